@@ -1,0 +1,90 @@
+// vtapd's configuration: YAML (yaml-cpp) -> an immutable, validated Config.
+// Every key is documented in conf/vtapd.yaml. Loading rejects unknown keys
+// and bad values with an Error naming file, line, column and key path; yaml-cpp
+// exceptions never escape this module. Control path only.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "decap/decap.hpp"
+
+namespace vtap::config {
+
+// One packet source. Which fields matter depends on `driver`; the drivers/
+// layer validates the combination and says what is missing.
+struct PortConfig {
+    std::string driver;            // pcap | af_packet | null | ring | netvsc | mlx5 | mana
+    std::string name;              // label in stats and logs; default "<driver><index>"
+    // net_pcap
+    std::string pcap_file;         // rx_pcap=FILE
+    bool infinite_rx = false;      // replay the file from memory forever (benchmarks)
+    // net_af_packet
+    std::string iface;             // kernel interface to attach to
+    // PCI devices (netvsc via uio_hv_generic, mlx5) and MANA
+    std::string pci;               // PCI address, e.g. "7870:00:00.0"
+    std::string mac;               // MANA selects its port by MAC; also a check for others
+    // Queues and link
+    uint16_t rx_queues = 1;        // RSS spreads outer flows across them
+    uint16_t rx_descriptors = 1024;
+    uint16_t mtu = 0;              // 0 = leave the PMD's default
+    bool promiscuous = false;      // needed when the tap's destination MAC is not ours (lab bridges)
+    bool allmulti = false;
+    std::string devargs;           // extra PMD arguments appended verbatim (expert use)
+};
+
+struct PipelineConfig {
+    uint16_t rx_lcores = 1;        // lcores polling RX queues; queues are split among them
+    uint16_t workers = 1;          // worker lcores; 0 = run to completion on the RX lcore
+    uint16_t burst_size = 32;      // 1..64
+    uint32_t ring_size = 4096;     // per worker ring, power of two
+    uint32_t flow_table_size = 65536;  // flows tracked per worker (counting only, for now)
+};
+
+struct MempoolConfig {
+    uint32_t mbufs = 16383;        // per NUMA socket; 2^n - 1 is optimal
+    uint32_t cache_size = 256;
+    uint16_t data_room = 2048 + 128;  // buffer bytes incl. RTE_PKTMBUF_HEADROOM; >= 9216+128 for jumbo
+};
+
+struct StatsConfig {
+    uint32_t interval_s = 0;       // print statistics every N seconds; 0 = only at exit
+    std::string file;              // write final statistics as flat JSON here ("" = none)
+    bool telemetry = true;         // register /vtap/stats with DPDK telemetry
+};
+
+struct CaptureConfig {
+    std::string pcapng;            // write decapsulated inner frames here ("" = off)
+    uint64_t max_bytes = 64ull << 20;  // rotate when a file reaches this size
+    uint32_t max_files = 4;        // keep at most this many files (FILE, FILE.1, ...)
+    uint32_t snaplen = 0;          // bytes kept per frame; 0 = whole frame
+};
+
+struct Config {
+    std::string source;                  // the file it came from, for messages
+    std::vector<std::string> eal_args;   // extra EAL arguments (e.g. --no-huge, -m, -l)
+    std::vector<PortConfig> ports;
+    decap::DecapConfig decap;            // data-path view, validated
+    PipelineConfig pipeline;
+    MempoolConfig mempool;
+    StatsConfig stats;
+    CaptureConfig capture;
+};
+
+// Parses and validates YAML text. `source_name` is used in error positions.
+Result<Config> parse(const std::string& yaml_text, const std::string& source_name);
+
+// Reads and parses a file.
+Result<Config> load(const std::string& path);
+
+// The embedded default (the same text as conf/vtapd.yaml), used when no
+// --config is given.
+const std::string& default_yaml();
+
+// "198.18.0.0/15" -> prefix; errors name the bad text.
+Result<decap::Ipv4Prefix> parse_prefix(const std::string& text);
+
+}  // namespace vtap::config

@@ -1,0 +1,75 @@
+// Outer validation and VXLAN decapsulation, one burst at a time (hot path).
+// For each frame: validate outer Eth(+1 VLAN)/IPv4/UDP/VXLAN, apply the
+// tap-source and VNI allow-lists, strip the outer headers in place
+// (rte_pktmbuf_adj, zero-copy), parse the inner headers and fill PktMeta.
+// Survivors are packed at the front; every other frame is counted by reason
+// and freed (or handed to the exception hook when one is attached).
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "core/burst.hpp"
+#include "core/counters.hpp"
+
+struct rte_mbuf;
+
+namespace vtap::decap {
+
+// An IPv4 prefix in host byte order.
+struct Ipv4Prefix {
+    uint32_t addr = 0;
+    uint8_t len = 0;  // 0..32
+
+    constexpr uint32_t mask() const noexcept { return len == 0 ? 0 : ~uint32_t{0} << (32 - len); }
+    constexpr bool contains(uint32_t host_addr) const noexcept {
+        return (host_addr & mask()) == (addr & mask());
+    }
+};
+
+enum class ReservedBits : uint8_t {
+    kPermissive,  // count frames with non-zero reserved bits, deliver them
+    kStrict,      // drop them as decap.vxlan_reserved
+};
+
+// Immutable data-path view of the decap settings; built by the control path
+// (config) once, read by every RX lcore.
+struct DecapConfig {
+    static constexpr size_t kMaxSources = 64;
+    static constexpr size_t kMaxVnis = 64;
+
+    uint16_t udp_port = 4789;                     // host byte order
+    ReservedBits reserved_bits = ReservedBits::kPermissive;
+    uint16_t max_inner_frame = 9216;              // bytes of inner Ethernet frame accepted
+    uint8_t n_sources = 0;                        // 0 = deny every source
+    std::array<Ipv4Prefix, kMaxSources> sources{};
+    uint8_t n_vnis = 0;                           // 0 = any VNI
+    std::array<uint32_t, kMaxVnis> vnis{};
+
+    bool source_allowed(uint32_t host_addr) const noexcept {
+        for (uint8_t i = 0; i < n_sources; i++)
+            if (sources[i].contains(host_addr)) return true;
+        return false;
+    }
+    bool vni_allowed(uint32_t vni) const noexcept {
+        if (n_vnis == 0) return true;
+        for (uint8_t i = 0; i < n_vnis; i++)
+            if (vnis[i] == vni) return true;
+        return false;
+    }
+};
+
+// Where non-VTAP frames (not IPv4, not UDP, wrong port: ARP, the load
+// balancer's health probe, SSH) go when an exception path is attached.
+// nullptr = free them. They are counted under their drop reason either way,
+// and in RxCounters::diverted when handed over.
+struct ExceptionHook {
+    Burst* sink = nullptr;
+};
+
+// Validates and decapsulates pkts[0..n) in place. Returns the number of
+// survivors, packed at pkts[0..ret). Requires register_pkt_meta() to have run.
+uint16_t decap_burst(rte_mbuf** pkts, uint16_t n, const DecapConfig& cfg,
+                     RxCounters& ctr, ExceptionHook exc = {}) noexcept;
+
+}  // namespace vtap::decap

@@ -1,0 +1,65 @@
+// Symmetric inner-flow hashing and fan-out to worker rings (hot path).
+// The hash covers the inner 5-tuple plus inner VLAN IDs, ordered canonically
+// so A->B and B->A hash alike, and ignores every outer field: the two
+// directions of one conversation may arrive from different tap sources and
+// VNIs and must still meet on one worker.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "core/counters.hpp"
+#include "core/pkt_meta.hpp"
+
+struct rte_mbuf;
+struct rte_ring;
+
+namespace vtap::shard {
+
+inline constexpr uint16_t kMaxWorkers = 64;
+
+// The canonical (direction-free) identity of an inner flow. The endpoint that
+// sorts lower (address, then port) is `lo`. IPv4 addresses occupy the first
+// 4 bytes of the 16-byte fields, the rest zero. Fragments other than the
+// first have no ports: every fragment of a datagram (first included) is keyed
+// on addresses and protocol only, so they all meet on one worker.
+struct FlowKey {
+    uint8_t lo_addr[16];
+    uint8_t hi_addr[16];
+    uint16_t lo_port;   // network byte order; 0 when the protocol has none
+    uint16_t hi_port;
+    uint16_t vlan[2];
+    uint8_t proto;      // IPPROTO_*
+    uint8_t family;     // 4 or 6
+    uint8_t pad[2];
+    bool operator==(const FlowKey&) const = default;
+};
+static_assert(sizeof(FlowKey) == 44);
+
+// Builds the canonical key of a decapsulated frame (data = inner Ethernet).
+void flow_key(const uint8_t* frame, const PktMeta& m, FlowKey& key) noexcept;
+
+// Symmetric 32-bit hash of a decapsulated frame; equal for both directions.
+uint32_t flow_hash(const uint8_t* frame, const PktMeta& m) noexcept;
+
+// Sets PktMeta::flow_hash for every packet of the burst.
+void hash_burst(rte_mbuf** pkts, uint16_t n) noexcept;
+
+// Maps a hash onto [0, n_workers) by multiply-shift (no division, uniform).
+constexpr uint16_t worker_of(uint32_t hash, uint16_t n_workers) noexcept {
+    return static_cast<uint16_t>((uint64_t{hash} * n_workers) >> 32);
+}
+
+struct ShardTargets {
+    uint16_t n_workers = 0;
+    std::array<rte_ring*, kMaxWorkers> rings{};
+};
+
+// Groups the burst by worker (flow_hash must be set) and makes one
+// rte_ring_enqueue_burst per worker that has packets. Packets a full ring
+// refuses are freed and counted as shard.ring_full; the rest are counted in
+// RxCounters::delivered. Returns the number enqueued.
+uint16_t shard_burst(rte_mbuf** pkts, uint16_t n, const ShardTargets& t,
+                     RxCounters& ctr) noexcept;
+
+}  // namespace vtap::shard
