@@ -36,6 +36,7 @@ struct alignas(kCacheLine) RxCounters {
     Counter delivered;    // decap.delivered: enqueued to a worker ring
     Counter diverted;     // decap.diverted: non-VTAP frames handed to the exception hook
     Counter reserved_set; // decap.reserved_bits_set: VXLAN reserved bits seen (permissive: still delivered)
+    Counter payload_cut;  // decap.inner_payload_cut: headers whole, IP length beyond the bytes that arrived
     Counter bursts;       // rx.bursts: non-empty polls
     Counter polls;        // rx.polls: all polls, empty included
     std::array<Counter, kDropReasonCount> drops;

@@ -9,20 +9,10 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 
+#include "pkt_flags.hpp"
 #include "result.hpp"
 
 namespace vtap {
-
-enum class L3Type : uint8_t { kNone = 0, kIpv4 = 4, kIpv6 = 6 };
-
-// PktMeta::flags
-enum PktFlag : uint8_t {
-    kFlagFragment = 1u << 0,        // inner IP packet is a fragment (MF or offset != 0, or IPv6 frag hdr)
-    kFlagFirstFragment = 1u << 1,   // ... and it is the first one (offset 0): L4 header present
-    kFlagVxlanReserved = 1u << 2,   // VXLAN reserved bits were non-zero (permissive mode)
-    kFlagL4Header = 1u << 3,        // l4_off points at a complete TCP/UDP/ICMP/ICMPv6 header
-    kFlagInnerIpOptions = 1u << 4,  // inner IPv4 has options / IPv6 has extension headers
-};
 
 struct PktMeta {
     uint32_t tap_src;      // outer IPv4 source (the tapped VM's NIC), network byte order

@@ -13,10 +13,12 @@
 #include "core/pkt_meta.hpp"
 
 int main(int argc, char** argv) {
-    // A per-process file prefix keeps parallel test binaries apart.
+    // DPDK 22.11 refuses --in-memory together with --no-huge (it implies
+    // legacy memory); --no-shconf gives the same isolation: no shared config,
+    // no multi-process socket. The per-process prefix keeps runtime dirs apart.
     std::string prefix = "--file-prefix=vtaptest" + std::to_string(getpid());
     const char* eal_argv[] = {
-        argv[0], "--no-huge", "-m", "512", "--in-memory", "--no-pci", "-l", "0",
+        argv[0], "--no-huge", "-m", "512", "--no-shconf", "--no-pci", "-l", "0",
         "--log-level=lib.eal:error", "--no-telemetry", prefix.c_str(),
     };
     int eal_argc = static_cast<int>(sizeof(eal_argv) / sizeof(eal_argv[0]));
