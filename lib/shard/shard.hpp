@@ -19,10 +19,14 @@ namespace vtap::shard {
 inline constexpr uint16_t kMaxWorkers = 64;
 
 // The canonical (direction-free) identity of an inner flow. The endpoint that
-// sorts lower (address, then port) is `lo`. IPv4 addresses occupy the first
-// 4 bytes of the 16-byte fields, the rest zero. Fragments other than the
-// first have no ports: every fragment of a datagram (first included) is keyed
-// on addresses and protocol only, so they all meet on one worker.
+// sorts lower (address bytes, then port as a number) is `lo`. IPv4 addresses
+// occupy the first 4 bytes of the 16-byte fields, the rest zero. Ports are
+// set for TCP, UDP and SCTP with a whole L4 header, 0 otherwise (ICMP).
+// Fragments other than the first have no ports: every fragment of a datagram
+// (first included) is keyed on addresses and protocol only, so they all meet
+// on one worker. An IPv6 fragment's proto is IPPROTO_FRAGMENT (44): only the
+// first fragment may reveal the upper-layer protocol (RFC 8200 s4.5).
+// VLAN IDs are masked to 12 bits. Equal keys always have equal flow_hash.
 struct FlowKey {
     uint8_t lo_addr[16];
     uint8_t hi_addr[16];
@@ -39,7 +43,9 @@ static_assert(sizeof(FlowKey) == 44);
 // Builds the canonical key of a decapsulated frame (data = inner Ethernet).
 void flow_key(const uint8_t* frame, const PktMeta& m, FlowKey& key) noexcept;
 
-// Symmetric 32-bit hash of a decapsulated frame; equal for both directions.
+// Symmetric 32-bit hash (CRC32C) of a decapsulated frame; equal for both
+// directions, a function of flow_key's result. IPv4 takes a fast path that
+// hashes 16 bytes without building the key.
 uint32_t flow_hash(const uint8_t* frame, const PktMeta& m) noexcept;
 
 // Sets PktMeta::flow_hash for every packet of the burst.
@@ -56,9 +62,12 @@ struct ShardTargets {
 };
 
 // Groups the burst by worker (flow_hash must be set) and makes one
-// rte_ring_enqueue_burst per worker that has packets. Packets a full ring
-// refuses are freed and counted as shard.ring_full; the rest are counted in
-// RxCounters::delivered. Returns the number enqueued.
+// rte_ring_enqueue_burst per worker that has packets, each worker's packets
+// in burst order. Packets a full ring refuses are freed and counted as
+// shard.ring_full; the rest are counted in RxCounters::delivered. Targets
+// with no worker, more than kMaxWorkers, or a null ring refuse the same way.
+// Returns the number enqueued; every mbuf of pkts[] has been handed over or
+// freed, so the array's contents are undefined afterwards.
 uint16_t shard_burst(rte_mbuf** pkts, uint16_t n, const ShardTargets& t,
                      RxCounters& ctr) noexcept;
 
