@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     int rc = Catch::Session().run(argc, argv);
+    std::string runtime_dir = rte_eal_get_runtime_dir();
     rte_eal_cleanup();
+    rmdir(runtime_dir.c_str());  // EAL leaves its (empty) runtime directory behind
     return rc;
 }

@@ -1,0 +1,178 @@
+// vtapd: parse arguments, load the configuration, run the pipeline, print
+// what it saw, map errors to exit codes. No packet logic lives here.
+//   exit 0  ran (or --check-config passed)
+//   exit 1  configuration error
+//   exit 2  usage error
+//   exit 3  runtime error (EAL, ports, memory)
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <rte_eal.h>
+
+#include "config/config.hpp"
+#include "runtime/pipeline.hpp"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: vtapd [options] [-- EAL arguments]
+
+Receives Azure Virtual Network TAP traffic (VXLAN, UDP 4789) through DPDK,
+strips the encapsulation, shards inner flows to workers and reports counters.
+
+  -c, --config FILE       configuration (default: the embedded demo config,
+                          see conf/vtapd.yaml)
+      --check-config      validate the configuration and exit
+      --pcap FILE         offline: read FILE through net_pcap instead of the
+                          configured ports, exit at end of file
+      --workers N         worker lcores (0 = run to completion on the RX lcore)
+      --rx-lcores N       RX lcores
+      --duration S        stop after S seconds
+      --stats-file FILE   write the final counters as flat JSON
+      --stats-interval S  print counters every S seconds
+      --print-config      print the embedded default configuration and exit
+  -h, --help              this text
+Arguments after "--" are appended to the EAL arguments from the config.
+)";
+
+vtap::runtime::Pipeline* g_pipeline = nullptr;
+
+void on_signal(int) {
+    if (g_pipeline) g_pipeline->stop();
+}
+
+bool parse_uint(const char* s, unsigned long max, unsigned long& out) {
+    char* end = nullptr;
+    errno = 0;
+    out = std::strtoul(s, &end, 10);
+    return errno == 0 && end && *end == '\0' && *s != '-' && out <= max;
+}
+
+struct Args {
+    std::string config;
+    std::string pcap;
+    std::string stats_file;
+    bool check = false;
+    long workers = -1, rx_lcores = -1, interval = -1;
+    double duration = 0;
+    std::vector<std::string> eal;
+};
+
+int usage_error(const std::string& msg) {
+    std::fprintf(stderr, "vtapd: %s\n%s", msg.c_str(), kUsage);
+    return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Args a;
+    for (int i = 1; i < argc; i++) {
+        std::string arg = argv[i];
+        auto value = [&](const char* name) -> const char* {
+            if (i + 1 >= argc) return nullptr;
+            (void)name;
+            return argv[++i];
+        };
+        unsigned long n;
+        if (arg == "--") {
+            for (i++; i < argc; i++) a.eal.emplace_back(argv[i]);
+            break;
+        } else if (arg == "-h" || arg == "--help") {
+            std::fputs(kUsage, stdout);
+            return 0;
+        } else if (arg == "--print-config") {
+            std::fputs(vtap::config::default_yaml().c_str(), stdout);
+            return 0;
+        } else if (arg == "-c" || arg == "--config") {
+            const char* v = value("--config");
+            if (!v) return usage_error("--config needs a file");
+            a.config = v;
+        } else if (arg == "--check-config") {
+            a.check = true;
+        } else if (arg == "--pcap") {
+            const char* v = value("--pcap");
+            if (!v) return usage_error("--pcap needs a file");
+            a.pcap = v;
+        } else if (arg == "--stats-file") {
+            const char* v = value("--stats-file");
+            if (!v) return usage_error("--stats-file needs a file");
+            a.stats_file = v;
+        } else if (arg == "--workers" || arg == "--rx-lcores" || arg == "--stats-interval") {
+            const char* v = value(arg.c_str());
+            if (!v || !parse_uint(v, 64 * 1024, n)) return usage_error(arg + " needs a non-negative integer");
+            (arg == "--workers" ? a.workers : arg == "--rx-lcores" ? a.rx_lcores : a.interval) = static_cast<long>(n);
+        } else if (arg == "--duration") {
+            const char* v = value("--duration");
+            char* end = nullptr;
+            if (!v || (a.duration = std::strtod(v, &end), !end || *end || a.duration <= 0))
+                return usage_error("--duration needs a positive number of seconds");
+        } else {
+            return usage_error("unknown option '" + arg + "'");
+        }
+    }
+
+    auto cfg = a.config.empty() ? vtap::config::parse(vtap::config::default_yaml(), "<embedded default>")
+                                : vtap::config::load(a.config);
+    if (!cfg) {
+        std::fprintf(stderr, "vtapd: configuration error: %s\n", cfg.error().to_string().c_str());
+        return 1;
+    }
+    if (!a.pcap.empty()) {
+        vtap::config::PortConfig p;
+        p.driver = "pcap";
+        p.name = "pcap0";
+        p.pcap_file = a.pcap;
+        cfg->ports = {p};
+    }
+    if (a.workers >= 0) cfg->pipeline.workers = static_cast<uint16_t>(a.workers);
+    if (a.rx_lcores >= 0) cfg->pipeline.rx_lcores = static_cast<uint16_t>(a.rx_lcores);
+    if (a.interval >= 0) cfg->stats.interval_s = static_cast<uint32_t>(a.interval);
+    if (!a.stats_file.empty()) cfg->stats.file = a.stats_file;
+    cfg->eal_args.insert(cfg->eal_args.end(), a.eal.begin(), a.eal.end());
+    if (auto v = vtap::config::validate(*cfg); !v) {
+        std::fprintf(stderr, "vtapd: configuration error: %s\n", v.error().to_string().c_str());
+        return 1;
+    }
+    if (a.check) {
+        std::printf("vtapd: configuration %s is valid (%zu port(s), %u rx lcore(s), %u worker(s))\n",
+                    cfg->source.c_str(), cfg->ports.size(), cfg->pipeline.rx_lcores, cfg->pipeline.workers);
+        return 0;
+    }
+
+    auto pipeline = vtap::runtime::start(*cfg, argv[0]);
+    if (!pipeline) {
+        std::fprintf(stderr, "vtapd: %s\n", pipeline.error().to_string().c_str());
+        rte_eal_cleanup();
+        return 3;
+    }
+    g_pipeline = pipeline->get();
+    struct sigaction sa{};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+
+    vtap::runtime::RunOptions opt;
+    opt.duration_s = a.duration;
+    opt.print = [](const std::string& s) { std::fputs(s.c_str(), stdout); std::fflush(stdout); };
+    auto stats = (*pipeline)->run(opt);
+    g_pipeline = nullptr;
+    int rc = 0;
+    if (!stats) {
+        std::fprintf(stderr, "vtapd: %s\n", stats.error().to_string().c_str());
+        rc = 3;
+    } else {
+        std::printf("vtapd: final statistics\n%s", vtap::runtime::format_table(*stats).c_str());
+        if (!cfg->stats.file.empty())
+            if (auto w = vtap::runtime::write_json(*stats, cfg->stats.file); !w) {
+                std::fprintf(stderr, "vtapd: %s\n", w.error().to_string().c_str());
+                rc = 3;
+            }
+    }
+    pipeline->reset();
+    rte_eal_cleanup();
+    return rc;
+}

@@ -1,0 +1,67 @@
+// The two lcore loops of the data path and the contexts they run on. Each
+// context is owned by exactly one lcore while it runs; the control thread
+// only reads its counters and sets the stop flags.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "core/counters.hpp"
+#include "decap/decap.hpp"
+#include "runtime/worker_stage.hpp"
+#include "shard/shard.hpp"
+
+struct rte_ring;
+
+namespace vtap::capture { struct CaptureTap; }
+
+namespace vtap::runtime {
+
+struct RxQueueRef {
+    uint16_t port = 0;
+    uint16_t queue = 0;
+};
+
+// What a worker does with a burst, shared by worker lcores and by RX lcores
+// running to completion.
+struct WorkerPath {
+    WorkerStage* stage = nullptr;
+    WorkerCounters* ctr = nullptr;
+};
+
+struct alignas(kCacheLine) RxLcoreCtx {
+    static constexpr unsigned kMaxQueues = 32;
+    unsigned lcore = 0;
+    uint16_t burst = 32;
+    uint16_t n_queues = 0;
+    std::array<RxQueueRef, kMaxQueues> queues{};
+    const decap::DecapConfig* decap = nullptr;
+    shard::ShardTargets targets;            // used when run_to_completion is false
+    bool run_to_completion = false;
+    WorkerCounters rtc_ctr;                 // the RX lcore's own worker counters (run to completion)
+    std::unique_ptr<WorkerStage> rtc_stage;
+    const std::atomic<bool>* stop = nullptr;
+    RxCounters ctr;
+};
+
+struct alignas(kCacheLine) WorkerCtx {
+    unsigned lcore = 0;
+    uint16_t burst = 32;
+    rte_ring* ring = nullptr;
+    std::unique_ptr<WorkerStage> stage;
+    // Set once every RX lcore has returned: drain the ring, then exit.
+    const std::atomic<bool>* rx_done = nullptr;
+    WorkerCounters ctr;
+};
+
+// rte_eal_remote_launch entry points; arg is the context.
+int rx_lcore_main(void* rx_ctx);
+int worker_lcore_main(void* worker_ctx);
+
+// One RX poll round over every queue of the context (also used by the main
+// lcore when it is the only lcore). Returns packets received.
+uint32_t rx_poll_once(RxLcoreCtx& c) noexcept;
+
+}  // namespace vtap::runtime

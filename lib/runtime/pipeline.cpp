@@ -1,0 +1,339 @@
+// Control side of the pipeline: build it from a Config, launch the lcores,
+// watch for the end (signal, duration, end of offline input), drain, report.
+#include "runtime/pipeline.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include <pcap/pcap.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "core/pkt_meta.hpp"
+#include "drivers/driver.hpp"
+#include "runtime/eal_args.hpp"
+#include "runtime/lcore_loops.hpp"
+
+namespace vtap::runtime {
+
+using Clock = std::chrono::steady_clock;
+
+struct Pipeline::Impl {
+    config::Config cfg;
+    rte_mempool* pool = nullptr;
+    std::vector<drivers::PortHandle> ports;
+    std::vector<uint64_t> pcap_expected;  // per port: frames in the file, 0 = live/infinite
+    std::vector<rte_ring*> rings;
+    std::vector<std::unique_ptr<RxLcoreCtx>> rx;
+    std::vector<std::unique_ptr<WorkerCtx>> workers;
+    std::atomic<bool> rx_stop{false};
+    std::atomic<bool> rx_done{false};
+    bool on_main = false;  // single lcore: the main lcore polls
+    Clock::time_point started{};
+    double elapsed_s = 0;
+    bool running = false;
+
+    ~Impl() {
+        for (auto& p : ports) drivers::close_port(p);
+        rx.clear();
+        workers.clear();
+        for (auto* r : rings) rte_ring_free(r);
+        if (pool) rte_mempool_free(pool);
+    }
+};
+
+namespace {
+
+Result<uint64_t> count_pcap_frames(const std::string& path) {
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t* p = pcap_open_offline(path.c_str(), err);
+    if (!p) return fail(path, std::string("cannot open capture: ") + err);
+    uint64_t n = 0;
+    pcap_pkthdr* h;
+    const u_char* d;
+    int rc;
+    while ((rc = pcap_next_ex(p, &h, &d)) == 1) n++;
+    std::string why = rc == PCAP_ERROR ? pcap_geterr(p) : "";
+    pcap_close(p);
+    if (rc == PCAP_ERROR) return fail(path, "capture is damaged after frame " + std::to_string(n) + ": " + why);
+    return n;
+}
+
+Result<void> make_rings(Pipeline::Impl& im, int socket) {
+    const auto& p = im.cfg.pipeline;
+    // One producer per ring when there is one RX lcore: the cheaper SP path.
+    unsigned flags = RING_F_SC_DEQ | (p.rx_lcores == 1 ? RING_F_SP_ENQ : 0);
+    for (unsigned w = 0; w < p.workers; w++) {
+        std::string name = "vtap_w" + std::to_string(w);
+        rte_ring* r = rte_ring_create(name.c_str(), p.ring_size, socket, flags);
+        if (!r) return fail("worker " + std::to_string(w), "cannot create ring: " + std::string(rte_strerror(rte_errno)));
+        im.rings.push_back(r);
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::string& argv0) {
+    auto im = std::make_unique<Pipeline::Impl>();
+    im->cfg = cfg;
+    const auto& pc = im->cfg.pipeline;
+
+    for (const auto& port : cfg.ports) {
+        if (port.driver == "pcap" && !port.infinite_rx) {
+            auto n = count_pcap_frames(port.pcap_file);
+            if (!n) return std::unexpected(n.error());
+            im->pcap_expected.push_back(*n);
+        } else {
+            im->pcap_expected.push_back(0);
+        }
+    }
+
+    auto args = build_eal_args(cfg, argv0, allowed_cpus());
+    if (!args) return std::unexpected(args.error());
+    std::vector<char*> argv;
+    for (auto& a : *args) argv.push_back(a.data());
+    if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0)
+        return fail("EAL", std::string("rte_eal_init failed: ") + rte_strerror(rte_errno) +
+                               " (check eal.args; without hugepages use --no-huge -m <MB>)");
+    if (auto r = register_pkt_meta(); !r) return std::unexpected(r.error());
+
+    const unsigned have = rte_lcore_count();
+    const unsigned need = lcores_needed(pc);
+    im->on_main = have == 1;
+    if (!im->on_main && have < need)
+        return fail("EAL", "pipeline needs " + std::to_string(need) + " lcores (1 main + " +
+                               std::to_string(pc.rx_lcores) + " rx + " + std::to_string(pc.workers) +
+                               " workers), EAL has " + std::to_string(have) + ": fix eal.args -l/--lcores");
+    if (im->on_main && pc.workers > 0)
+        std::fprintf(stderr, "vtapd: one lcore only: running to completion on it (workers ignored)\n");
+
+    const int socket = static_cast<int>(rte_socket_id());
+    im->pool = rte_pktmbuf_pool_create("vtap_mbufs", cfg.mempool.mbufs, cfg.mempool.cache_size, 0,
+                                       cfg.mempool.data_room, socket);
+    if (!im->pool)
+        return fail("mempool", "cannot create " + std::to_string(cfg.mempool.mbufs) + " mbufs of " +
+                                   std::to_string(cfg.mempool.data_room) + " bytes: " + rte_strerror(rte_errno) +
+                                   " (raise EAL -m or lower mempool.mbufs)");
+
+    for (unsigned i = 0; i < cfg.ports.size(); i++) {
+        auto h = drivers::open_port(cfg.ports[i], i, im->pool);
+        if (!h) return std::unexpected(h.error());
+        im->ports.push_back(*h);
+    }
+
+    const bool rtc = im->on_main || pc.workers == 0;
+    if (!rtc)
+        if (auto r = make_rings(*im, socket); !r) return std::unexpected(r.error());
+
+    // RX lcore contexts: every (port, queue) pair, dealt round-robin.
+    const unsigned n_rx = im->on_main ? 1 : pc.rx_lcores;
+    for (unsigned i = 0; i < n_rx; i++) {
+        auto c = std::make_unique<RxLcoreCtx>();
+        c->burst = pc.burst_size;
+        c->decap = &im->cfg.decap;
+        c->stop = &im->rx_stop;
+        c->run_to_completion = rtc;
+        c->targets.n_workers = static_cast<uint16_t>(im->rings.size());
+        for (size_t w = 0; w < im->rings.size(); w++) c->targets.rings[w] = im->rings[w];
+        if (rtc) {
+            auto st = FlowCountStage::create(1000 + i, pc.flow_table_size, socket);
+            if (!st) return std::unexpected(st.error());
+            c->rtc_stage = std::move(*st);
+        }
+        im->rx.push_back(std::move(c));
+    }
+    unsigned next = 0;
+    for (const auto& h : im->ports)
+        for (uint16_t q = 0; q < h.rx_queues; q++) {
+            auto& c = *im->rx[next++ % n_rx];
+            if (c.n_queues == RxLcoreCtx::kMaxQueues)
+                return fail("pipeline", "more than " + std::to_string(RxLcoreCtx::kMaxQueues) + " RX queues per lcore");
+            c.queues[c.n_queues++] = {h.port_id, q};
+        }
+    for (auto& c : im->rx)
+        if (c->n_queues == 0)
+            return fail("pipeline", "rx_lcores (" + std::to_string(n_rx) + ") exceeds the RX queues of all ports; "
+                                    "raise ports[].rx_queues or lower pipeline.rx_lcores");
+
+    for (unsigned w = 0; w < im->rings.size(); w++) {
+        auto c = std::make_unique<WorkerCtx>();
+        c->burst = pc.burst_size;
+        c->ring = im->rings[w];
+        c->rx_done = &im->rx_done;
+        auto st = FlowCountStage::create(w, pc.flow_table_size, socket);
+        if (!st) return std::unexpected(st.error());
+        c->stage = std::move(*st);
+        im->workers.push_back(std::move(c));
+    }
+
+    auto p = std::unique_ptr<Pipeline>(new Pipeline(std::move(im)));
+    if (cfg.stats.telemetry) {
+        Pipeline* raw = p.get();
+        if (auto r = register_telemetry([raw] { return raw->snapshot(); }); !r)
+            std::fprintf(stderr, "vtapd: %s (continuing without telemetry)\n", r.error().to_string().c_str());
+    }
+    return p;
+}
+
+Pipeline::Pipeline(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Pipeline::~Pipeline() = default;
+
+namespace {
+
+// Offline input is consumed once each pcap port has received (or refused)
+// every frame of its file.
+bool input_consumed(const Pipeline::Impl& im) {
+    bool any = false;
+    for (size_t i = 0; i < im.ports.size(); i++) {
+        if (im.pcap_expected[i] == 0) return false;  // a live or infinite port never ends
+        any = true;
+        rte_eth_stats st{};
+        rte_eth_stats_get(im.ports[i].port_id, &st);
+        if (st.ipackets + st.ierrors + st.rx_nombuf + st.imissed < im.pcap_expected[i]) return false;
+    }
+    return any;
+}
+
+}  // namespace
+
+Result<StatsSnapshot> Pipeline::run(const RunOptions& opt) {
+    Impl& im = *impl_;
+    im.started = Clock::now();
+    im.running = true;
+    unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+    std::vector<unsigned> launched_rx, launched_w;
+    if (!im.on_main) {
+        for (auto& w : im.workers) {
+            w->lcore = lcore;
+            if (int rc = rte_eal_remote_launch(worker_lcore_main, w.get(), lcore); rc != 0)
+                return fail("lcore " + std::to_string(lcore), "cannot launch worker: " + std::string(rte_strerror(-rc)));
+            launched_w.push_back(lcore);
+            lcore = rte_get_next_lcore(lcore, 1, 0);
+        }
+        for (auto& c : im.rx) {
+            c->lcore = lcore;
+            if (int rc = rte_eal_remote_launch(rx_lcore_main, c.get(), lcore); rc != 0)
+                return fail("lcore " + std::to_string(lcore), "cannot launch RX: " + std::string(rte_strerror(-rc)));
+            launched_rx.push_back(lcore);
+            lcore = rte_get_next_lcore(lcore, 1, 0);
+        }
+    }
+
+    auto last_print = Clock::now();
+    auto last_progress = Clock::now();
+    uint64_t last_rx = 0;
+    const auto interval = std::chrono::seconds(im.cfg.stats.interval_s);
+    // A pcap port that stops short of its frame count (frames net_pcap cannot
+    // hold, for instance) must not hang the offline run.
+    constexpr auto kOfflineStall = std::chrono::seconds(3);
+    for (;;) {
+        if (im.on_main) {
+            for (int i = 0; i < 64; i++) rx_poll_once(*im.rx[0]);
+        } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        const auto now = Clock::now();
+        if (stop_requested_.load(std::memory_order_relaxed)) break;
+        if (opt.duration_s > 0 && std::chrono::duration<double>(now - im.started).count() >= opt.duration_s) break;
+        uint64_t rx_now = 0;
+        for (auto& c : im.rx) rx_now += c->ctr.packets.get();
+        if (rx_now != last_rx) last_progress = now, last_rx = rx_now;
+        if (opt.stop_at_end_of_input && input_consumed(im)) break;
+        if (opt.stop_at_end_of_input && now - last_progress > kOfflineStall) {
+            bool offline = !im.pcap_expected.empty();
+            for (auto e : im.pcap_expected) offline = offline && e > 0;
+            if (offline) {
+                std::fprintf(stderr, "vtapd: pcap input stalled for %llds short of its frame count; stopping\n",
+                             static_cast<long long>(kOfflineStall.count()));
+                break;
+            }
+        }
+        if (interval.count() > 0 && now - last_print >= interval && opt.print) {
+            last_print = now;
+            opt.print(format_table(snapshot()));
+        }
+    }
+
+    // Stop RX first, then let the workers drain what is already in flight.
+    im.rx_stop.store(true, std::memory_order_relaxed);
+    for (unsigned l : launched_rx) rte_eal_wait_lcore(l);
+    im.rx_done.store(true, std::memory_order_release);
+    for (unsigned l : launched_w) rte_eal_wait_lcore(l);
+    im.elapsed_s = std::chrono::duration<double>(Clock::now() - im.started).count();
+    im.running = false;
+    return snapshot();
+}
+
+StatsSnapshot Pipeline::snapshot() const {
+    const Impl& im = *impl_;
+    StatsSnapshot s;
+    s.elapsed_s = im.running ? std::chrono::duration<double>(Clock::now() - im.started).count() : im.elapsed_s;
+
+    for (const auto& h : im.ports) {
+        rte_eth_stats st{};
+        if (rte_eth_stats_get(h.port_id, &st) != 0) continue;
+        const std::string p = "port." + h.name + ".";
+        s.add(p + "ipackets", st.ipackets);
+        s.add(p + "ibytes", st.ibytes);
+        s.add(p + "imissed", st.imissed);
+        s.add(p + "ierrors", st.ierrors);
+        s.add(p + "rx_nombuf", st.rx_nombuf);
+        for (uint16_t q = 0; q < h.rx_queues && q < RTE_ETHDEV_QUEUE_STAT_CNTRS; q++)
+            s.add(p + "q" + std::to_string(q) + ".ipackets", st.q_ipackets[q]);
+    }
+
+    RxCounters sum;  // totals over RX lcores
+    for (size_t i = 0; i < im.rx.size(); i++) {
+        const RxCounters& c = im.rx[i]->ctr;
+        sum.packets.add(c.packets.get());
+        sum.bytes.add(c.bytes.get());
+        sum.delivered.add(c.delivered.get());
+        sum.diverted.add(c.diverted.get());
+        sum.reserved_set.add(c.reserved_set.get());
+        sum.payload_cut.add(c.payload_cut.get());
+        sum.bursts.add(c.bursts.get());
+        sum.polls.add(c.polls.get());
+        for (size_t r = 0; r < kDropReasonCount; r++) sum.drops[r].add(c.drops[r].get());
+    }
+    s.add("rx.packets", sum.packets.get());
+    s.add("rx.bytes", sum.bytes.get());
+    s.add("rx.bursts", sum.bursts.get());
+    s.add("rx.polls", sum.polls.get());
+    for (size_t i = 0; i < im.rx.size(); i++) s.add("rx" + std::to_string(i) + ".packets", im.rx[i]->ctr.packets.get());
+    s.add("decap.delivered", sum.delivered.get());
+    s.add("decap.diverted", sum.diverted.get());
+    s.add("decap.reserved_bits_set", sum.reserved_set.get());
+    s.add("decap.inner_payload_cut", sum.payload_cut.get());
+    for (size_t r = 0; r < kDropReasonCount; r++) s.add(std::string(kDropReasonNames[r]), sum.drops[r].get());
+    s.add("drops.total", sum.drops_total());
+
+    // Workers; in run-to-completion mode the RX lcores' own worker counters.
+    std::vector<const WorkerCounters*> wc;
+    for (const auto& w : im.workers) wc.push_back(&w->ctr);
+    if (im.workers.empty())
+        for (const auto& c : im.rx) wc.push_back(&c->rtc_ctr);
+    uint64_t pk = 0, by = 0, fl = 0, full = 0;
+    for (auto* w : wc) pk += w->packets.get(), by += w->bytes.get(), fl += w->flows.get(), full += w->flow_table_full.get();
+    s.add("worker.packets", pk);
+    s.add("worker.bytes", by);
+    s.add("worker.flows", fl);
+    s.add("worker.flow_table_full", full);
+    for (size_t i = 0; i < wc.size(); i++) {
+        const std::string p = "worker" + std::to_string(i) + ".";
+        s.add(p + "packets", wc[i]->packets.get());
+        s.add(p + "bytes", wc[i]->bytes.get());
+        s.add(p + "flows", wc[i]->flows.get());
+        s.add(p + "flow_table_full", wc[i]->flow_table_full.get());
+    }
+    return s;
+}
+
+}  // namespace vtap::runtime
