@@ -1,5 +1,8 @@
 // Catch2 main for [eal] tests: starts the real DPDK EAL without hugepages or
 // PCI (vdevs only), registers vtapd's mbuf dynfield, then runs the tests.
+// DPDK 22.11 rejects --no-huge together with --in-memory ("--legacy-mem is
+// not compatible with --in-memory"), so --no-shconf keeps the process free of
+// shared files instead; the empty runtime directory is removed at exit.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
@@ -16,7 +19,7 @@ int main(int argc, char** argv) {
     // A per-process file prefix keeps parallel test binaries apart.
     std::string prefix = "--file-prefix=vtaptest" + std::to_string(getpid());
     const char* eal_argv[] = {
-        argv[0], "--no-huge", "-m", "512", "--in-memory", "--no-pci", "-l", "0",
+        argv[0], "--no-huge", "-m", "512", "--no-shconf", "--no-pci", "-l", "0",
         "--log-level=lib.eal:error", "--no-telemetry", prefix.c_str(),
     };
     int eal_argc = static_cast<int>(sizeof(eal_argv) / sizeof(eal_argv[0]));
@@ -29,6 +32,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     int rc = Catch::Session().run(argc, argv);
+    std::string runtime_dir = rte_eal_get_runtime_dir();
     rte_eal_cleanup();
+    rmdir(runtime_dir.c_str());
     return rc;
 }
