@@ -43,7 +43,9 @@ Result<PortHandle> open_port(const config::PortConfig& pc, unsigned index, rte_m
 // Stops and closes the port (and removes its vdev). Safe to call once per handle.
 void close_port(const PortHandle& h);
 
-// True when the PMD (e.g. "net_mana") is part of the DPDK this binary runs with.
+// True when the PMD (e.g. "net_mana") is part of the DPDK this binary runs
+// with: its plugin is loaded in this process or present in RTE_EAL_PMD_PATH
+// (a static DPDK: listed in rte_build_config.h). See drivers/README.md.
 bool pmd_available(std::string_view pmd);
 
 // The driver names accepted in PortConfig::driver.

@@ -119,7 +119,10 @@ Result<void> setup(const config::PortConfig& pc, const Family& fam, rte_mempool*
     if (pc.mtu != 0 && fam.has_mtu) {
         if (auto ok = check_mtu(pc.mtu, info, fam.pmd); !ok) return std::unexpected(ok.error());
     }
-    uint32_t buf_bytes = rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM;
+    uint32_t room = rte_pktmbuf_data_room_size(pool);
+    if (room <= RTE_PKTMBUF_HEADROOM)
+        return fail("", cat("mempool '", pool->name, "' has no room for packet data (not a pktmbuf pool?)"));
+    uint32_t buf_bytes = room - RTE_PKTMBUF_HEADROOM;
     auto plan = plan_rx(info, fam.pmd, pc.rx_queues, pc.mtu, buf_bytes, fam.queues_need_rss,
                         fam.has_mtu, fam.rss_note);
     if (!plan) return std::unexpected(plan.error());
