@@ -20,8 +20,12 @@ struct PortHandle {
     uint16_t port_id = 0;
     std::string name;         // PortConfig::name or "<driver><index>"
     std::string pmd;          // e.g. "net_pcap"
+    std::string device;       // EAL device: vdev name ("net_pcap0") or bus address
     uint16_t rx_queues = 0;
-    uint16_t tx_queues = 0;   // 1 when the PMD needs one; used later by the exception path
+    uint16_t tx_queues = 0;   // always 1 (a drop queue for net_pcap); for the exception path
+    // Things the operator should know about how the port was set up (RSS
+    // hash fields, scatter enabled, mtu not applicable); log them at start.
+    std::vector<std::string> notes;
 };
 
 // EAL arguments a port needs before rte_eal_init (PCI allow-list entries for
@@ -39,7 +43,9 @@ Result<PortHandle> open_port(const config::PortConfig& pc, unsigned index, rte_m
 // Stops and closes the port (and removes its vdev). Safe to call once per handle.
 void close_port(const PortHandle& h);
 
-// True when the PMD (e.g. "net_mana") is part of the DPDK this binary runs with.
+// True when the PMD (e.g. "net_mana") is part of the DPDK this binary runs
+// with: its plugin is loaded in this process or present in RTE_EAL_PMD_PATH
+// (a static DPDK: listed in rte_build_config.h). See drivers/README.md.
 bool pmd_available(std::string_view pmd);
 
 // The driver names accepted in PortConfig::driver.
