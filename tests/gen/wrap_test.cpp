@@ -1,0 +1,139 @@
+#include <catch2/catch.hpp>
+
+#include <pcap/pcap.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "gen/frame.hpp"
+#include "gen/pcap_io.hpp"
+#include "gen/wrap.hpp"
+
+using namespace vtap::gen;
+
+namespace {
+
+std::filesystem::path temp_path(const std::string& name) {
+    return std::filesystem::temp_directory_path() / ("vtap-wrap-" + std::to_string(getpid()) + "-" + name);
+}
+
+std::vector<uint8_t> frame(IpAddr src, IpAddr dst, uint16_t sport, uint16_t dport, size_t payload,
+                           std::vector<uint16_t> vlans = {}) {
+    FrameSpec s;
+    s.dst_mac = {2, 0, 0, 0, 0, 2};
+    s.src_mac = {2, 0, 0, 0, 0, 1};
+    s.vlans = std::move(vlans);
+    s.src = src;
+    s.dst = dst;
+    s.proto = L4Proto::kUdp;
+    s.src_port = sport;
+    s.dst_port = dport;
+    s.payload.assign(payload, static_cast<uint8_t>(payload));
+    auto f = build_frame(s);
+    REQUIRE(f.has_value());
+    return *f;
+}
+
+std::vector<std::pair<std::vector<uint8_t>, uint64_t>> read_all(const std::string& path) {
+    auto r = PcapReader::open(path);
+    REQUIRE(r.has_value());
+    std::vector<std::pair<std::vector<uint8_t>, uint64_t>> out;
+    while (true) {
+        auto rec = r->next();
+        REQUIRE(rec.has_value());
+        if (!*rec) break;
+        out.emplace_back(std::vector<uint8_t>((*rec)->data.begin(), (*rec)->data.end()), (*rec)->ts_ns);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("wrap mode preserves every inner frame byte for byte with its timestamp", "[gen]") {
+    IpAddr vm = IpAddr::v4({198, 18, 0, 10}), peer = IpAddr::v4({198, 19, 5, 5});
+    IpAddr vm6 = IpAddr::v6(lab_ipv6({198, 18, 0, 10})), peer6 = IpAddr::v6(lab_ipv6({198, 19, 5, 5}));
+    std::vector<std::vector<uint8_t>> frames = {
+        frame(vm, peer, 5000, 53, 0),  frame(peer, vm, 53, 5000, 333), frame(vm6, peer6, 7, 9, 1400, {100}),
+        frame(peer6, vm6, 9, 7, 8900, {100}), std::vector<uint8_t>(60, 0xee),  // a non-IP frame
+    };
+    frames.back()[12] = 0x08;  // EtherType ARP
+    frames.back()[13] = 0x06;
+    auto in = temp_path("in.pcap"), out = temp_path("out.pcap");
+    {
+        auto w = PcapWriter::open(in.string());
+        REQUIRE(w.has_value());
+        // Out-of-order timestamps, as in merged real captures: wrap keeps them.
+        uint64_t ts[] = {5'000'000'000, 4'000'001'000, 6'000'000'000, 6'000'000'000, 1'000'000};
+        for (size_t i = 0; i < frames.size(); ++i) REQUIRE(w->write(frames[i], ts[i]).has_value());
+        REQUIRE(w->close().has_value());
+    }
+    WrapConfig c;
+    c.vtap.vni = 4242;
+    c.tap_srcs = {{198, 18, 0, 99}, {198, 18, 0, 10}};
+    auto st = wrap_pcap(in.string(), out.string(), c);
+    REQUIRE(st.has_value());
+    REQUIRE(st->frames == frames.size());
+    REQUIRE(st->truncated == 0);
+    REQUIRE(st->flows == 3);  // one IPv4 and one IPv6 conversation, both directions; one non-IP
+    auto original = read_all(in.string());
+    auto wrapped = read_all(out.string());
+    REQUIRE(wrapped.size() == frames.size());
+    for (size_t i = 0; i < frames.size(); ++i) {
+        const auto& w = wrapped[i].first;
+        REQUIRE(w.size() == frames[i].size() + 50);
+        REQUIRE(std::vector<uint8_t>(w.begin() + 50, w.end()) == frames[i]);
+        REQUIRE(wrapped[i].second == original[i].second);
+        REQUIRE(w[48] == 0x92);  // VNI 4242 = 0x001092
+        REQUIRE(w[47] == 0x10);
+    }
+    // A configured VM address inside the inner packet wins: both directions of
+    // the IPv4 conversation come from 198.18.0.10.
+    for (size_t i : {0u, 1u}) REQUIRE(std::vector<uint8_t>(wrapped[i].first.begin() + 26, wrapped[i].first.begin() + 30) ==
+                                      std::vector<uint8_t>{198, 18, 0, 10});
+    // Otherwise a direction-free hash picks one, the same for both directions.
+    REQUIRE(std::equal(wrapped[2].first.begin() + 26, wrapped[2].first.begin() + 30, wrapped[3].first.begin() + 26));
+    std::filesystem::remove(in);
+    std::filesystem::remove(out);
+}
+
+TEST_CASE("wrap mode reports a missing file and a non-Ethernet capture by path", "[gen]") {
+    auto out = temp_path("never.pcap");
+    auto r = wrap_pcap("/nonexistent/in.pcap", out.string(), WrapConfig{});
+    REQUIRE_FALSE(r.has_value());
+    REQUIRE(r.error().where == "/nonexistent/in.pcap");
+
+    auto raw = temp_path("raw.pcap");
+    pcap_t* p = pcap_open_dead(DLT_RAW, 65535);
+    pcap_dumper_t* d = pcap_dump_open(p, raw.c_str());
+    REQUIRE(d != nullptr);
+    pcap_dump_close(d);
+    pcap_close(p);
+    r = wrap_pcap(raw.string(), out.string(), WrapConfig{});
+    REQUIRE_FALSE(r.has_value());
+    REQUIRE(r.error().what.find("want Ethernet") != std::string::npos);
+    std::filesystem::remove(raw);
+    std::filesystem::remove(out);
+}
+
+TEST_CASE("wrap mode counts truncated records and wraps what was captured", "[gen]") {
+    auto in = temp_path("trunc.pcap"), out = temp_path("trunc-out.pcap");
+    pcap_t* p = pcap_open_dead(DLT_EN10MB, 96);
+    pcap_dumper_t* d = pcap_dump_open(p, in.c_str());
+    REQUIRE(d != nullptr);
+    auto f = frame(IpAddr::v4({1, 2, 3, 4}), IpAddr::v4({5, 6, 7, 8}), 1, 2, 500);
+    pcap_pkthdr h{};
+    h.caplen = 96;
+    h.len = static_cast<bpf_u_int32>(f.size());
+    pcap_dump(reinterpret_cast<u_char*>(d), &h, f.data());
+    pcap_dump_close(d);
+    pcap_close(p);
+    auto st = wrap_pcap(in.string(), out.string(), WrapConfig{});
+    REQUIRE(st.has_value());
+    REQUIRE(st->frames == 1);
+    REQUIRE(st->truncated == 1);
+    auto wrapped = read_all(out.string());
+    REQUIRE(wrapped.at(0).first.size() == 96 + 50);
+    REQUIRE(std::equal(f.begin(), f.begin() + 96, wrapped[0].first.begin() + 50));
+    std::filesystem::remove(in);
+    std::filesystem::remove(out);
+}
