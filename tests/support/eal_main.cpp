@@ -14,9 +14,12 @@
 
 int main(int argc, char** argv) {
     // A per-process file prefix keeps parallel test binaries apart.
+    // --no-shconf, not --in-memory: DPDK 22.11 turns --no-huge into legacy
+    // memory mode and then rejects --in-memory ("Option --legacy-mem is not
+    // compatible with --in-memory"); --no-shconf keeps the run file-free too.
     std::string prefix = "--file-prefix=vtaptest" + std::to_string(getpid());
     const char* eal_argv[] = {
-        argv[0], "--no-huge", "-m", "512", "--in-memory", "--no-pci", "-l", "0",
+        argv[0], "--no-huge", "-m", "512", "--no-shconf", "--no-pci", "-l", "0",
         "--log-level=lib.eal:error", "--no-telemetry", prefix.c_str(),
     };
     int eal_argc = static_cast<int>(sizeof(eal_argv) / sizeof(eal_argv[0]));
