@@ -32,6 +32,9 @@ int main(int argc, char** argv) {
         return 2;
     }
     int rc = Catch::Session().run(argc, argv);
+    // --no-shconf still creates an (empty) runtime dir; don't leave one per run.
+    const std::string run_dir = rte_eal_get_runtime_dir();
     rte_eal_cleanup();
+    ::rmdir(run_dir.c_str());
     return rc;
 }
