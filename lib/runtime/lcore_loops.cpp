@@ -17,12 +17,13 @@ inline uint64_t burst_bytes(rte_mbuf* const* pkts, uint16_t n) noexcept {
     return b;
 }
 
-// The worker's half: account, run the stage, release the burst.
-inline void work_burst(rte_mbuf** pkts, uint16_t n, WorkerStage& stage, WorkerCounters& ctr) noexcept {
-    ctr.bursts.add();
-    ctr.packets.add(n);
-    ctr.bytes.add(burst_bytes(pkts, n));
-    stage.on_burst(pkts, n, ctr);
+// The worker's half: account, run the stage, copy for capture, release.
+inline void work_burst(rte_mbuf** pkts, uint16_t n, WorkerPath& w) noexcept {
+    w.ctr.bursts.add();
+    w.ctr.packets.add(n);
+    w.ctr.bytes.add(burst_bytes(pkts, n));
+    w.stage->on_burst(pkts, n, w.ctr);
+    if (w.tap) capture::capture_burst(*w.tap, pkts, n, w.cap_ctr);
     rte_pktmbuf_free_bulk(pkts, n);
 }
 
@@ -45,7 +46,7 @@ uint32_t rx_poll_once(RxLcoreCtx& c) noexcept {
         shard::hash_burst(pkts, n);
         if (c.run_to_completion) {
             c.ctr.delivered.add(n);
-            work_burst(pkts, n, *c.rtc_stage, c.rtc_ctr);
+            work_burst(pkts, n, c.rtc);
         } else {
             shard::shard_burst(pkts, n, c.targets, c.ctr);
         }
@@ -56,7 +57,7 @@ uint32_t rx_poll_once(RxLcoreCtx& c) noexcept {
 int rx_lcore_main(void* arg) {
     auto& c = *static_cast<RxLcoreCtx*>(arg);
     while (!c.stop->load(std::memory_order_relaxed)) {
-        if (rx_poll_once(c) == 0 && c.run_to_completion) c.rtc_stage->on_idle();
+        if (rx_poll_once(c) == 0 && c.run_to_completion) c.rtc.stage->on_idle();
     }
     return 0;
 }
@@ -67,14 +68,14 @@ int worker_lcore_main(void* arg) {
     for (;;) {
         const unsigned n = rte_ring_dequeue_burst(c.ring, reinterpret_cast<void**>(pkts), c.burst, nullptr);
         if (n) {
-            work_burst(pkts, static_cast<uint16_t>(n), *c.stage, c.ctr);
+            work_burst(pkts, static_cast<uint16_t>(n), c.path);
             continue;
         }
         // Empty ring: exit only once no RX lcore can enqueue any more and a
         // final look finds it still empty (acquire pairs with the release
         // store the control thread makes after joining the RX lcores).
         if (c.rx_done->load(std::memory_order_acquire) && rte_ring_empty(c.ring)) break;
-        c.stage->on_idle();
+        c.path.stage->on_idle();
     }
     return 0;
 }

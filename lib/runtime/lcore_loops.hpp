@@ -15,7 +15,7 @@
 
 struct rte_ring;
 
-namespace vtap::capture { struct CaptureTap; }
+#include "capture/capture_tap.hpp"
 
 namespace vtap::runtime {
 
@@ -25,10 +25,12 @@ struct RxQueueRef {
 };
 
 // What a worker does with a burst, shared by worker lcores and by RX lcores
-// running to completion.
-struct WorkerPath {
-    WorkerStage* stage = nullptr;
-    WorkerCounters* ctr = nullptr;
+// running to completion: count, run the stage, copy to the capture sink.
+struct alignas(kCacheLine) WorkerPath {
+    std::unique_ptr<WorkerStage> stage;
+    capture::CaptureTap* tap = nullptr;     // decapsulated capture; nullptr = off
+    WorkerCounters ctr;
+    capture::CaptureCounters cap_ctr;
 };
 
 struct alignas(kCacheLine) RxLcoreCtx {
@@ -40,8 +42,7 @@ struct alignas(kCacheLine) RxLcoreCtx {
     const decap::DecapConfig* decap = nullptr;
     shard::ShardTargets targets;            // used when run_to_completion is false
     bool run_to_completion = false;
-    WorkerCounters rtc_ctr;                 // the RX lcore's own worker counters (run to completion)
-    std::unique_ptr<WorkerStage> rtc_stage;
+    WorkerPath rtc;                         // the RX lcore's own worker (run to completion)
     const std::atomic<bool>* stop = nullptr;
     RxCounters ctr;
 };
@@ -50,10 +51,9 @@ struct alignas(kCacheLine) WorkerCtx {
     unsigned lcore = 0;
     uint16_t burst = 32;
     rte_ring* ring = nullptr;
-    std::unique_ptr<WorkerStage> stage;
     // Set once every RX lcore has returned: drain the ring, then exit.
     const std::atomic<bool>* rx_done = nullptr;
-    WorkerCounters ctr;
+    WorkerPath path;
 };
 
 // rte_eal_remote_launch entry points; arg is the context.

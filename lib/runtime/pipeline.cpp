@@ -15,6 +15,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "capture/pcapng_sink.hpp"
 #include "core/pkt_meta.hpp"
 #include "drivers/driver.hpp"
 #include "runtime/eal_args.hpp"
@@ -32,6 +33,7 @@ struct Pipeline::Impl {
     std::vector<rte_ring*> rings;
     std::vector<std::unique_ptr<RxLcoreCtx>> rx;
     std::vector<std::unique_ptr<WorkerCtx>> workers;
+    std::unique_ptr<capture::PcapngSink> capture;  // decapsulated pcapng; null = off
     std::atomic<bool> rx_stop{false};
     std::atomic<bool> rx_done{false};
     bool on_main = false;  // single lcore: the main lcore polls
@@ -39,7 +41,17 @@ struct Pipeline::Impl {
     double elapsed_s = 0;
     bool running = false;
 
+    // Every worker path, wherever it runs (worker lcores or RX lcores).
+    std::vector<WorkerPath*> paths() const {
+        std::vector<WorkerPath*> out;
+        for (const auto& w : workers) out.push_back(&w->path);
+        if (workers.empty())
+            for (const auto& c : rx) out.push_back(&c->rtc);
+        return out;
+    }
+
     ~Impl() {
+        capture.reset();  // drains and closes before the ports go
         for (auto& p : ports) drivers::close_port(p);
         rx.clear();
         workers.clear();
@@ -145,7 +157,7 @@ Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::st
         if (rtc) {
             auto st = FlowCountStage::create(1000 + i, pc.flow_table_size, socket);
             if (!st) return std::unexpected(st.error());
-            c->rtc_stage = std::move(*st);
+            c->rtc.stage = std::move(*st);
         }
         im->rx.push_back(std::move(c));
     }
@@ -169,8 +181,21 @@ Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::st
         c->rx_done = &im->rx_done;
         auto st = FlowCountStage::create(w, pc.flow_table_size, socket);
         if (!st) return std::unexpected(st.error());
-        c->stage = std::move(*st);
+        c->path.stage = std::move(*st);
         im->workers.push_back(std::move(c));
+    }
+
+    if (!cfg.capture.pcapng.empty()) {
+        capture::CaptureSettings cs;
+        cs.path = cfg.capture.pcapng;
+        cs.max_bytes = cfg.capture.max_bytes;
+        cs.max_files = cfg.capture.max_files;
+        cs.snaplen = cfg.capture.snaplen;
+        auto paths = im->paths();
+        auto sink = capture::PcapngSink::open(cs, static_cast<uint16_t>(paths.size()));
+        if (!sink) return std::unexpected(sink.error());
+        im->capture = std::move(*sink);
+        for (size_t w = 0; w < paths.size(); w++) paths[w]->tap = &im->capture->tap(WorkerId(static_cast<uint16_t>(w)));
     }
 
     auto p = std::unique_ptr<Pipeline>(new Pipeline(std::move(im)));
@@ -256,6 +281,9 @@ Result<StatsSnapshot> Pipeline::run(const RunOptions& opt) {
                 break;
             }
         }
+        if (im.capture)
+            if (auto d = im.capture->drain(); !d)
+                std::fprintf(stderr, "vtapd: capture: %s\n", d.error().to_string().c_str());
         if (interval.count() > 0 && now - last_print >= interval && opt.print) {
             last_print = now;
             opt.print(format_table(snapshot()));
@@ -267,6 +295,9 @@ Result<StatsSnapshot> Pipeline::run(const RunOptions& opt) {
     for (unsigned l : launched_rx) rte_eal_wait_lcore(l);
     im.rx_done.store(true, std::memory_order_release);
     for (unsigned l : launched_w) rte_eal_wait_lcore(l);
+    if (im.capture)
+        if (auto c = im.capture->close(); !c)
+            std::fprintf(stderr, "vtapd: capture: %s\n", c.error().to_string().c_str());
     im.elapsed_s = std::chrono::duration<double>(Clock::now() - im.started).count();
     im.running = false;
     return snapshot();
@@ -315,23 +346,38 @@ StatsSnapshot Pipeline::snapshot() const {
     for (size_t r = 0; r < kDropReasonCount; r++) s.add(std::string(kDropReasonNames[r]), sum.drops[r].get());
     s.add("drops.total", sum.drops_total());
 
-    // Workers; in run-to-completion mode the RX lcores' own worker counters.
-    std::vector<const WorkerCounters*> wc;
-    for (const auto& w : im.workers) wc.push_back(&w->ctr);
-    if (im.workers.empty())
-        for (const auto& c : im.rx) wc.push_back(&c->rtc_ctr);
+    // Workers; in run-to-completion mode the RX lcores' own worker paths.
+    const auto wp = im.paths();
     uint64_t pk = 0, by = 0, fl = 0, full = 0;
-    for (auto* w : wc) pk += w->packets.get(), by += w->bytes.get(), fl += w->flows.get(), full += w->flow_table_full.get();
+    for (auto* w : wp)
+        pk += w->ctr.packets.get(), by += w->ctr.bytes.get(), fl += w->ctr.flows.get(),
+            full += w->ctr.flow_table_full.get();
     s.add("worker.packets", pk);
     s.add("worker.bytes", by);
     s.add("worker.flows", fl);
     s.add("worker.flow_table_full", full);
-    for (size_t i = 0; i < wc.size(); i++) {
+    for (size_t i = 0; i < wp.size(); i++) {
         const std::string p = "worker" + std::to_string(i) + ".";
-        s.add(p + "packets", wc[i]->packets.get());
-        s.add(p + "bytes", wc[i]->bytes.get());
-        s.add(p + "flows", wc[i]->flows.get());
-        s.add(p + "flow_table_full", wc[i]->flow_table_full.get());
+        s.add(p + "packets", wp[i]->ctr.packets.get());
+        s.add(p + "bytes", wp[i]->ctr.bytes.get());
+        s.add(p + "flows", wp[i]->ctr.flows.get());
+        s.add(p + "flow_table_full", wp[i]->ctr.flow_table_full.get());
+    }
+
+    if (im.capture) {
+        uint64_t queued = 0, pool_empty = 0, ring_full = 0;
+        for (auto* w : wp)
+            queued += w->cap_ctr.queued.get(), pool_empty += w->cap_ctr.pool_empty.get(),
+                ring_full += w->cap_ctr.ring_full.get();
+        const auto& c = im.capture->counters();
+        s.add("capture.queued", queued);
+        s.add("capture.pool_empty", pool_empty);
+        s.add("capture.ring_full", ring_full);
+        s.add("capture.packets", c.packets.get());
+        s.add("capture.bytes", c.bytes.get());
+        s.add("capture.files", c.files.get());
+        s.add("capture.write_errors", c.write_errors.get());
+        s.add("capture.lost", c.lost.get());
     }
     return s;
 }
