@@ -14,8 +14,10 @@
 
 namespace vtap::config {
 
-// One packet source. Which fields matter depends on `driver`; the drivers/
-// layer validates the combination and says what is missing.
+// One packet source. Which fields matter depends on `driver`. Loading checks
+// the driver name, the fields it requires, that no field it ignores is set,
+// address syntax and duplicate devices; drivers/ checks what needs DPDK
+// (PMD present, queue and MTU limits).
 struct PortConfig {
     std::string driver;            // pcap | af_packet | null | ring | netvsc | mlx5 | mana
     std::string name;              // label in stats and logs; default "<driver><index>"
@@ -77,14 +79,24 @@ struct Config {
 // Parses and validates YAML text. `source_name` is used in error positions.
 Result<Config> parse(const std::string& yaml_text, const std::string& source_name);
 
-// Reads and parses a file.
+// Reads and parses a file. Relative ports[].pcap_file paths are resolved
+// against the file's directory (see resolve_pcap_files).
 Result<Config> load(const std::string& path);
+
+// Makes every relative ports[].pcap_file absolute-or-relative-to-cwd by
+// prefixing `base_dir` ("" leaves them unchanged). load() applies it with the
+// config file's directory; for the embedded default the application applies
+// it with the directory holding the bundled demo capture.
+void resolve_pcap_files(Config& cfg, const std::string& base_dir);
 
 // The embedded default (the same text as conf/vtapd.yaml), used when no
 // --config is given.
 const std::string& default_yaml();
 
-// "198.18.0.0/15" -> prefix; errors name the bad text.
+// "198.18.0.0/15" -> prefix; a bare address is a /32. Octets are decimal
+// without leading zeros; host bits beyond the length are an error (the
+// message names the network address). Errors name the bad text; `where` is
+// empty (the caller knows the position).
 Result<decap::Ipv4Prefix> parse_prefix(const std::string& text);
 
 }  // namespace vtap::config

@@ -1,0 +1,280 @@
+// YAML text -> validated Config. yaml-cpp is only touched inside the try
+// blocks of parse(); everything after loading works on an in-memory node tree
+// through MapView, which reports errors as values. Ranges are documented in
+// conf/vtapd.yaml next to each key; keep the two in step.
+#include "config/config.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/depthguard.h>
+
+#include "config/sections.hpp"
+#include "core/burst.hpp"
+
+namespace vtap::config {
+
+namespace detail {
+// Generated from conf/vtapd.yaml at build time (tools/embed_text.py).
+extern const char kDefaultYamlText[];
+extern const size_t kDefaultYamlTextSize;
+}  // namespace detail
+
+namespace {
+
+using detail::MapView;
+using detail::quote;
+
+// shard::kMaxWorkers; config does not depend on the shard module.
+constexpr uint16_t kMaxWorkers = 64;
+// RTE_MAX_LCORE in Debian's DPDK 22.11 build.
+constexpr uint16_t kMaxLcores = 128;
+// RTE_MEMPOOL_CACHE_MAX_SIZE.
+constexpr uint32_t kMaxMempoolCache = 512;
+constexpr uint32_t kMinMbufs = 1023;
+// rte_mempool_create refuses a cache larger than n / 1.5; the ranges alone
+// guarantee it, so no cross-check is needed.
+static_assert(kMaxMempoolCache * 3 <= kMinMbufs * 2);
+
+Result<void> parse_eal(const MapView& doc, Config& cfg) {
+    MapView m(doc.source(), doc.child("eal"), "eal");
+    VTAP_CONFIG_TRY(m.check_keys({"args"}));
+    VTAP_CONFIG_TRY(m.read("args", cfg.eal_args));
+    return {};
+}
+
+Result<void> parse_sources(const MapView& m, decap::DecapConfig& d) {
+    YAML::Node list = m.child("tap_sources");
+    const std::string hint =
+        "'decap.tap_sources' must list at least one prefix; use 0.0.0.0/0 to analyse any source";
+    if (!list.IsDefined()) return m.fail_here(hint + " (the key is missing)");
+    if (list.IsNull() || (list.IsSequence() && list.size() == 0))
+        return m.fail_at("tap_sources", hint);
+    if (!list.IsSequence())
+        return m.fail_at("tap_sources", "'decap.tap_sources' must be a list of IPv4 prefixes "
+                                        "like 198.18.0.0/15, got " +
+                                            std::string(detail::kind_name(list)));
+    if (list.size() > decap::DecapConfig::kMaxSources)
+        return m.fail_at("tap_sources", "'decap.tap_sources' lists " + std::to_string(list.size()) +
+                                            " prefixes; at most " +
+                                            std::to_string(decap::DecapConfig::kMaxSources) +
+                                            " are allowed (merge adjacent ones)");
+    size_t i = 0;
+    for (const auto& e : list) {
+        std::string name = "decap.tap_sources[" + std::to_string(i) + "]";
+        if (!e.IsScalar())
+            return detail::fail_node(m.source(), e, quote(name) + " must be an IPv4 prefix, got " +
+                                                        std::string(detail::kind_name(e)));
+        auto p = parse_prefix(e.Scalar());
+        if (!p) return detail::fail_node(m.source(), e, quote(name) + ": " + p.error().what);
+        for (size_t j = 0; j < i; j++)
+            if (d.sources[j].addr == p->addr && d.sources[j].len == p->len)
+                return detail::fail_node(m.source(), e, quote(name) + " repeats tap_sources[" +
+                                                            std::to_string(j) + "] (" +
+                                                            e.Scalar() + ")");
+        d.sources[i++] = *p;
+    }
+    d.n_sources = static_cast<uint8_t>(i);
+    return {};
+}
+
+Result<void> parse_decap(const MapView& doc, Config& cfg) {
+    MapView m(doc.source(), doc.child("decap"), "decap");
+    VTAP_CONFIG_TRY(m.check_keys({"udp_port", "reserved_bits", "max_inner_frame", "tap_sources", "vnis"}));
+    decap::DecapConfig& d = cfg.decap;
+    VTAP_CONFIG_TRY(m.read("udp_port", d.udp_port, 1, 65535));
+
+    std::string rb = "permissive";
+    VTAP_CONFIG_TRY(m.read("reserved_bits", rb));
+    if (rb == "permissive")
+        d.reserved_bits = decap::ReservedBits::kPermissive;
+    else if (rb == "strict")
+        d.reserved_bits = decap::ReservedBits::kStrict;
+    else
+        return m.fail_at("reserved_bits", "'decap.reserved_bits' is '" + rb +
+                                              "'; use permissive or strict");
+
+    VTAP_CONFIG_TRY(m.read("max_inner_frame", d.max_inner_frame, 64, 16384));
+    VTAP_CONFIG_TRY(parse_sources(m, d));
+
+    std::vector<uint64_t> vnis;
+    VTAP_CONFIG_TRY(m.read("vnis", vnis, 0, 0xFFFFFF));  // VNIs are 24 bits (RFC 7348 section 5)
+    if (vnis.size() > decap::DecapConfig::kMaxVnis)
+        return m.fail_at("vnis", "'decap.vnis' lists " + std::to_string(vnis.size()) +
+                                     " VNIs; at most " +
+                                     std::to_string(decap::DecapConfig::kMaxVnis) +
+                                     " are allowed (leave it empty to accept any VNI)");
+    for (size_t i = 0; i < vnis.size(); i++) {
+        for (size_t j = 0; j < i; j++)
+            if (vnis[j] == vnis[i])
+                return m.fail_at("vnis", "'decap.vnis' lists VNI " + std::to_string(vnis[i]) +
+                                             " twice");
+        d.vnis[i] = static_cast<uint32_t>(vnis[i]);
+    }
+    d.n_vnis = static_cast<uint8_t>(vnis.size());
+    return {};
+}
+
+bool is_power_of_two(uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+Result<void> parse_pipeline(const MapView& doc, Config& cfg) {
+    MapView m(doc.source(), doc.child("pipeline"), "pipeline");
+    VTAP_CONFIG_TRY(m.check_keys({"rx_lcores", "workers", "burst_size", "ring_size", "flow_table_size"}));
+    PipelineConfig& p = cfg.pipeline;
+    VTAP_CONFIG_TRY(m.read("rx_lcores", p.rx_lcores, 1, kMaxLcores));
+    VTAP_CONFIG_TRY(m.read("workers", p.workers, 0, kMaxWorkers));
+    VTAP_CONFIG_TRY(m.read("burst_size", p.burst_size, 1, kMaxBurst));
+    VTAP_CONFIG_TRY(m.read("ring_size", p.ring_size, 64, 1u << 24));
+    if (!is_power_of_two(p.ring_size))
+        return m.fail_at("ring_size", "'pipeline.ring_size' is " + std::to_string(p.ring_size) +
+                                          "; it must be a power of two in 64..16777216");
+    VTAP_CONFIG_TRY(m.read("flow_table_size", p.flow_table_size, 1024, 1u << 26));
+    return {};
+}
+
+Result<void> parse_mempool(const MapView& doc, Config& cfg) {
+    MapView m(doc.source(), doc.child("mempool"), "mempool");
+    VTAP_CONFIG_TRY(m.check_keys({"mbufs", "cache_size", "data_room"}));
+    MempoolConfig& mp = cfg.mempool;
+    VTAP_CONFIG_TRY(m.read("mbufs", mp.mbufs, kMinMbufs, 1u << 30));
+    VTAP_CONFIG_TRY(m.read("cache_size", mp.cache_size, 0, kMaxMempoolCache));
+    VTAP_CONFIG_TRY(m.read("data_room", mp.data_room, 1024, 65535));
+    return {};
+}
+
+Result<void> parse_stats(const MapView& doc, Config& cfg) {
+    MapView m(doc.source(), doc.child("stats"), "stats");
+    VTAP_CONFIG_TRY(m.check_keys({"interval_s", "file", "telemetry"}));
+    VTAP_CONFIG_TRY(m.read("interval_s", cfg.stats.interval_s, 0, 86400));
+    VTAP_CONFIG_TRY(m.read("file", cfg.stats.file));
+    VTAP_CONFIG_TRY(m.read("telemetry", cfg.stats.telemetry));
+    return {};
+}
+
+Result<void> parse_capture(const MapView& doc, Config& cfg) {
+    MapView m(doc.source(), doc.child("capture"), "capture");
+    VTAP_CONFIG_TRY(m.check_keys({"pcapng", "max_bytes", "max_files", "snaplen"}));
+    CaptureConfig& c = cfg.capture;
+    VTAP_CONFIG_TRY(m.read("pcapng", c.pcapng));
+    VTAP_CONFIG_TRY(m.read("max_bytes", c.max_bytes, 65536, 1ull << 40));
+    VTAP_CONFIG_TRY(m.read("max_files", c.max_files, 1, 1024));
+    VTAP_CONFIG_TRY(m.read("snaplen", c.snaplen, 0, 65535));
+    if (c.snaplen != 0 && c.snaplen < 64)
+        return m.fail_at("snaplen", "'capture.snaplen' is " + std::to_string(c.snaplen) +
+                                        "; use 0 (whole frame) or 64..65535");
+    return {};
+}
+
+// Rules that span sections.
+Result<void> cross_check(const MapView& doc, const Config& cfg) {
+    uint64_t queues = 0, descriptors = 0;
+    for (const auto& p : cfg.ports) {
+        queues += p.rx_queues;
+        descriptors += uint64_t{p.rx_queues} * p.rx_descriptors;
+    }
+    MapView pipeline(doc.source(), doc.child("pipeline"), "pipeline");
+    if (cfg.pipeline.rx_lcores > queues)
+        return pipeline.fail_at("rx_lcores",
+                                "'pipeline.rx_lcores' is " + std::to_string(cfg.pipeline.rx_lcores) +
+                                    " but the ports have only " + std::to_string(queues) +
+                                    " RX queues in total; an RX lcore without a queue would idle");
+    // Every RX descriptor holds an mbuf from the start; with fewer mbufs than
+    // descriptors the ports cannot start (counted over all ports, which is
+    // conservative when ports sit on different NUMA sockets).
+    MapView mempool(doc.source(), doc.child("mempool"), "mempool");
+    if (cfg.mempool.mbufs <= descriptors)
+        return mempool.fail_at("mbufs", "'mempool.mbufs' is " + std::to_string(cfg.mempool.mbufs) +
+                                            " but the ports' RX rings hold " +
+                                            std::to_string(descriptors) +
+                                            " (rx_queues x rx_descriptors); raise mbufs");
+    return {};
+}
+
+Result<Config> build(const std::string& source, const YAML::Node& root) {
+    MapView doc(source, root, "");
+    VTAP_CONFIG_TRY(doc.check_keys({"eal", "ports", "decap", "pipeline", "mempool", "stats", "capture"}));
+    Config cfg;
+    cfg.source = source;
+    VTAP_CONFIG_TRY(parse_eal(doc, cfg));
+    auto ports = detail::parse_ports(doc);
+    if (!ports) return std::unexpected(ports.error());
+    cfg.ports = std::move(*ports);
+    VTAP_CONFIG_TRY(parse_decap(doc, cfg));
+    VTAP_CONFIG_TRY(parse_pipeline(doc, cfg));
+    VTAP_CONFIG_TRY(parse_mempool(doc, cfg));
+    VTAP_CONFIG_TRY(parse_stats(doc, cfg));
+    VTAP_CONFIG_TRY(parse_capture(doc, cfg));
+    VTAP_CONFIG_TRY(cross_check(doc, cfg));
+    return cfg;
+}
+
+}  // namespace
+
+Result<Config> parse(const std::string& yaml_text, const std::string& source_name) {
+    std::vector<YAML::Node> docs;
+    try {
+        docs = YAML::LoadAll(yaml_text);
+    } catch (const YAML::DeepRecursion& e) {
+        // yaml-cpp's own message for this one is an unhelpful "bad file".
+        return fail(detail::where(source_name, e.mark),
+                    "YAML syntax error: nesting deeper than " + std::to_string(e.depth()) +
+                        " levels");
+    } catch (const YAML::Exception& e) {
+        return fail(detail::where(source_name, e.mark), "YAML syntax error: " + e.msg);
+    } catch (const std::exception& e) {
+        return fail(source_name, std::string("cannot parse YAML: ") + e.what());
+    }
+    if (docs.empty() || (docs.size() == 1 && docs[0].IsNull()))
+        return fail(source_name, "the configuration is empty; 'ports' and 'decap.tap_sources' "
+                                 "are required (see conf/vtapd.yaml)");
+    if (docs.size() > 1)
+        return detail::fail_node(source_name, docs[1],
+                                 "the file holds more than one YAML document ('---'); vtapd reads "
+                                 "exactly one");
+    // MapView avoids the throwing parts of yaml-cpp's node API; the catch is
+    // the module boundary's guarantee, not expected control flow.
+    try {
+        return build(source_name, docs[0]);
+    } catch (const std::exception& e) {
+        return fail(source_name, std::string("cannot read configuration: ") + e.what());
+    }
+}
+
+void resolve_pcap_files(Config& cfg, const std::string& base_dir) {
+    if (base_dir.empty()) return;
+    for (auto& p : cfg.ports) {
+        if (p.pcap_file.empty() || std::filesystem::path(p.pcap_file).is_absolute()) continue;
+        p.pcap_file = (std::filesystem::path(base_dir) / p.pcap_file).lexically_normal().string();
+    }
+}
+
+Result<Config> load(const std::string& path) {
+    std::error_code ec;
+    auto status = std::filesystem::status(path, ec);
+    if (status.type() == std::filesystem::file_type::not_found)
+        return fail(path, "cannot read configuration file: no such file");
+    if (ec) return fail(path, "cannot read configuration file: " + ec.message());
+    if (std::filesystem::is_directory(status))
+        return fail(path, "cannot read configuration file: it is a directory");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail(path, std::string("cannot read configuration file: ") + std::strerror(errno));
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) return fail(path, std::string("error reading configuration file: ") + std::strerror(errno));
+
+    auto cfg = parse(text.str(), path);
+    if (!cfg) return cfg;
+    resolve_pcap_files(*cfg, std::filesystem::path(path).parent_path().string());
+    return cfg;
+}
+
+const std::string& default_yaml() {
+    static const std::string text(detail::kDefaultYamlText, detail::kDefaultYamlTextSize);
+    return text;
+}
+
+}  // namespace vtap::config
