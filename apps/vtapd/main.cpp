@@ -133,10 +133,10 @@ int main(int argc, char** argv) {
     if (a.interval >= 0) cfg->stats.interval_s = static_cast<uint32_t>(a.interval);
     if (!a.stats_file.empty()) cfg->stats.file = a.stats_file;
     cfg->eal_args.insert(cfg->eal_args.end(), a.eal.begin(), a.eal.end());
-    if (auto v = vtap::config::validate(*cfg); !v) {
-        std::fprintf(stderr, "vtapd: configuration error: %s\n", v.error().to_string().c_str());
-        return 1;
-    }
+    // The file was validated on load; the command line may only set what it
+    // parses itself, so these are the only ranges left to check.
+    if (cfg->pipeline.workers > 64) return usage_error("--workers must be at most 64");
+    if (cfg->pipeline.rx_lcores < 1 || cfg->pipeline.rx_lcores > 64) return usage_error("--rx-lcores must be 1..64");
     if (a.check) {
         std::printf("vtapd: configuration %s is valid (%zu port(s), %u rx lcore(s), %u worker(s))\n",
                     cfg->source.c_str(), cfg->ports.size(), cfg->pipeline.rx_lcores, cfg->pipeline.workers);
