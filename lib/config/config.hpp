@@ -27,7 +27,7 @@ struct PortConfig {
     // net_af_packet
     std::string iface;             // kernel interface to attach to
     // PCI devices (netvsc via uio_hv_generic, mlx5) and MANA
-    std::string pci;               // PCI address, e.g. "7870:00:00.0"
+    std::string pci;               // PCI address, e.g. "7870:00:00.0"; netvsc: or a VMBus id
     std::string mac;               // MANA selects its port by MAC; also a check for others
     // Queues and link
     uint16_t rx_queues = 1;        // RSS spreads outer flows across them
@@ -83,8 +83,8 @@ Result<Config> parse(const std::string& yaml_text, const std::string& source_nam
 // against the file's directory (see resolve_pcap_files).
 Result<Config> load(const std::string& path);
 
-// Makes every relative ports[].pcap_file absolute-or-relative-to-cwd by
-// prefixing `base_dir` ("" leaves them unchanged). load() applies it with the
+// Prefixes every relative ports[].pcap_file with `base_dir` ("" leaves them
+// unchanged). load() applies it with the
 // config file's directory; for the embedded default the application applies
 // it with the directory holding the bundled demo capture.
 void resolve_pcap_files(Config& cfg, const std::string& base_dir);

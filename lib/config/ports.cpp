@@ -166,15 +166,6 @@ std::optional<Clash> find_clash(const std::vector<PortConfig>& ports, const Port
 
 }  // namespace
 
-const std::vector<std::string>& known_drivers() {
-    static const std::vector<std::string> names = [] {
-        std::vector<std::string> v;
-        for (const auto& r : kRules) v.emplace_back(r.name);
-        return v;
-    }();
-    return names;
-}
-
 Result<std::vector<PortConfig>> parse_ports(const MapView& doc) {
     YAML::Node list = doc.child("ports");
     const char* hint = "list at least one port, e.g. '- {driver: pcap, pcap_file: in.pcap}'";

@@ -13,9 +13,6 @@
 
 namespace vtap::config::detail {
 
-// The driver names PortConfig::driver accepts, in documentation order.
-const std::vector<std::string>& known_drivers();
-
 // `ports:`: a non-empty list of port mappings. `doc` locates the error
 // when the key is missing altogether.
 Result<std::vector<PortConfig>> parse_ports(const MapView& doc);
