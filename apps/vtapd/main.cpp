@@ -121,6 +121,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "vtapd: configuration error: %s\n", cfg.error().to_string().c_str());
         return 1;
     }
+    if (cfg && a.config.empty()) vtap::config::resolve_pcap_files(*cfg, VTAP_DEMO_DIR);
     if (!a.pcap.empty()) {
         vtap::config::PortConfig p;
         p.driver = "pcap";

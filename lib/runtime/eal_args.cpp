@@ -40,6 +40,14 @@ Result<std::vector<std::string>> build_eal_args(const config::Config& cfg, const
         if (!extra) return std::unexpected(extra.error());
         args.insert(args.end(), extra->begin(), extra->end());
     }
+    // No port on a PCI bus and no PCI choice by the user: keep EAL's hands
+    // off the host's own NICs (it would otherwise probe every PCI device).
+    bool pci_named = false;
+    for (const auto& a : args)
+        if (a == "-a" || a == "-b" || a.starts_with("--allow") || a.starts_with("--block") || a == "--no-pci")
+            pci_named = true;
+    if (!pci_named) args.push_back("--no-pci");
+
     if (!has_lcore_option(cfg.eal_args)) {
         // --lcores=0@C0,1@C1,...: lcore ids are dense, CPUs may repeat.
         const unsigned n = lcores_needed(cfg.pipeline);

@@ -22,7 +22,7 @@ TEST_CASE("the embedded default is conf/vtapd.yaml byte for byte", "[config]") {
 TEST_CASE("the embedded default parses to the demo configuration", "[config]") {
     Config c = parse_ok(default_yaml());
     REQUIRE(c.source == kFile);
-    REQUIRE(c.eal_args == std::vector<std::string>{"--no-huge", "-m", "1024", "--in-memory"});
+    REQUIRE(c.eal_args == std::vector<std::string>{"--no-huge", "-m", "1024", "--no-shconf"});
     REQUIRE(c.ports.size() == 1);
     REQUIRE(c.ports[0].driver == "pcap");
     REQUIRE(c.ports[0].name == "pcap0");

@@ -134,7 +134,7 @@ TEST_CASE("vtapd runs to completion on the RX lcore with zero workers", "[integr
 TEST_CASE("vtapd --pcap overrides the configured ports and exits at end of file", "[integration]") {
     TempDir dir;
     write_pcap(dir / "conv.pcap", conversations(10));
-    auto cfg = write_config(dir, "  - driver: null\n", 1);
+    auto cfg = write_config(dir, "  - driver: \"null\"\n", 1);
     auto s = run_vtapd(dir, cfg, "--pcap " + dir / "conv.pcap");
     CHECK(s["rx.packets"] == 20);
     CHECK(s["worker.packets"] == 20);
@@ -158,10 +158,11 @@ TEST_CASE("vtapd stops cleanly on SIGTERM and reports its final counters", "[int
 TEST_CASE("vtapd --check-config names the file and line of a bad key and exits 1", "[integration]") {
     TempDir dir;
     std::string path = dir / "bad.yaml";
-    std::ofstream(path) << "decap:\n  udp_prot: 4789\n";
+    std::ofstream(path) << "ports:\n  - driver: pcap\n    pcap_file: x.pcap\n"
+                           "decap:\n  tap_sources: [198.18.0.0/15]\n  udp_prot: 4789\n";
     auto out = run_cmd(kVtapd + " --check-config -c " + path);
     CHECK(out.status == 1);
-    CHECK_THAT(out.text, Catch::Contains("bad.yaml:2") && Catch::Contains("udp_prot"));
+    CHECK_THAT(out.text, Catch::Contains("bad.yaml:6") && Catch::Contains("udp_prot"));
 
     auto good = run_cmd(kVtapd + " --check-config -c " + write_config(dir, pcap_port("/dev/null"), 1));
     INFO(good.text);
