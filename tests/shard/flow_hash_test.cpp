@@ -69,7 +69,8 @@ Tuple random_tuple(Rng& r, L3Type family, uint8_t proto) {
 
 Tuple random_any(Rng& r, uint64_t i) {
     const bool v4 = i % 2 == 0;
-    const uint8_t proto = (v4 ? kV4Protos : kV6Protos)[(i / 2) % 4];
+    const size_t which = (i / 2) % 4;
+    const uint8_t proto = v4 ? kV4Protos[which] : kV6Protos[which];
     return random_tuple(r, v4 ? L3Type::kIpv4 : L3Type::kIpv6, proto);
 }
 
@@ -157,6 +158,9 @@ TEST_CASE("worker_of stays below n_workers and spreads random flows evenly", "[s
     REQUIRE(worker_of(0, 7) == 0);
     REQUIRE(worker_of(0xffffffffu, 7) == 6);
     REQUIRE(worker_of(0xffffffffu, kMaxWorkers) == kMaxWorkers - 1);
+    for (uint16_t n_workers = 1; n_workers <= kMaxWorkers; n_workers++)
+        for (uint32_t h : {0u, 1u, 0x7fffffffu, 0x80000000u, 0xfffffffeu, 0xffffffffu})
+            REQUIRE(worker_of(h, n_workers) < n_workers);
 
     Rng r(0x5eed0003);
     constexpr uint64_t kFlows = 64'000;
