@@ -161,7 +161,7 @@ const std::vector<std::string_view> kCommonValued = {"--vni",        "--tap-src"
 
 VtapOptions vtap_options(ArgReader& a) {
     VtapOptions o;
-    o.vni = a.number<uint32_t>("--vni", 0, 0xffffff, o.vni);
+    o.vni = Vni{a.number<uint32_t>("--vni", 0, 0xffffff, o.vni.value)};
     a.parsed("--collector", o.collector, parse_ipv4);
     o.udp_dst_port = a.number<uint16_t>("--udp-port", 1, 65535, o.udp_dst_port);
     if (a.has("--src-port")) o.fixed_src_port = a.number<uint16_t>("--src-port", 1, 65535, 1);
@@ -242,7 +242,7 @@ int synth(int argc, char** argv) {
                   {{"frames", st->frames}, {"flows", st->flows}, {"planted", st->planted},
                    {"inner_bytes", st->inner_bytes}, {"outer_bytes", st->outer_bytes}, {"tcp_flows", st->tcp_flows},
                    {"udp_flows", st->udp_flows}, {"icmp_flows", st->icmp_flows}, {"ipv6_flows", st->ipv6_flows},
-                   {"two_tap_flows", st->two_tap_flows}, {"vni", c.vtap.vni}, {"seed", c.seed}});
+                   {"two_tap_flows", st->two_tap_flows}, {"vni", c.vtap.vni.value}, {"seed", c.seed}});
 }
 
 int wrap(int argc, char** argv) {
@@ -268,7 +268,7 @@ int wrap(int argc, char** argv) {
     return finish(a, line,
                   {{"frames", st->frames}, {"flows", st->flows}, {"planted", 0}, {"inner_bytes", st->inner_bytes},
                    {"outer_bytes", st->outer_bytes}, {"truncated", st->truncated}, {"oversize", st->oversize},
-                   {"vni", c.vtap.vni}});
+                   {"vni", c.vtap.vni.value}});
 }
 
 }  // namespace
