@@ -36,6 +36,26 @@ constexpr const char* kUsage =
     "                       [--collector A.B.C.D] [--udp-port P] [--src-port P] [--outer-vlan ID]\n"
     "                       [--set-reserved] [--vxlan-flags F] [--summary-json FILE]\n";
 
+constexpr const char* kHelp =
+    "\nsynth: N seeded conversations (HTTP, TLS, DNS, ping) of tapped VMs, both directions.\n"
+    "  --flows N          conversations (default 100)       --seed S        RNG seed (default 1)\n"
+    "  --size M           inner size of payload frames: fixed:N (60..65485), imix, jumbo (9000)\n"
+    "  --ipv6-share F     fraction over IPv6 (2001:2::a.b.c.d twins of the IPv4 lab addresses)\n"
+    "  --vlan ID          802.1Q tag on every inner frame   --outer-vlan ID  tag on the outer frame\n"
+    "  --tap-src LIST     tapped VM addresses = outer sources (default 198.18.0.10,198.18.0.11)\n"
+    "  --peer-net CIDR    the VMs' peers (default 198.19.0.0/16)\n"
+    "  --two-taps         every conversation between two tapped VMs (seen twice); --two-tap-share F\n"
+    "  --plant S          signature written into filler bytes of client-to-server payloads,\n"
+    "  --plant-rate F     per segment (default 0.1), --plant-in restricts it to one protocol\n"
+    "  --mix H,T,D,E      weights of HTTP, TLS, DNS, echo (default 35,25,30,10)\n"
+    "  --frag-mtu N       fragment UDP/ICMP packets larger than N bytes of IP\n"
+    "  --packets-max N    stop after N outer frames\n"
+    "outer (both commands): --collector A.B.C.D (default 198.18.0.4), --vni V (default 27),\n"
+    "  --udp-port P (default 4789), --src-port P (fixed; default a hash of the inner flow),\n"
+    "  --vxlan-flags F, --set-reserved (negative tests)\n"
+    "wrap: every frame of an Ethernet pcap/pcapng, byte for byte, original timestamps.\n"
+    "--summary-json FILE writes the counts. Exit 0 ok, 1 file error, 2 usage error.\n";
+
 // The command's options, checked as they are read. The first problem is kept
 // (later reads return defaults) and reported once: "--vni '9999999': ...".
 class ArgReader {
@@ -141,7 +161,7 @@ const std::vector<std::string_view> kCommonValued = {"--vni",        "--tap-src"
 
 VtapOptions vtap_options(ArgReader& a) {
     VtapOptions o;
-    o.vni = a.number<uint32_t>("--vni", 0, 0xffffff, o.vni);
+    o.vni = Vni{a.number<uint32_t>("--vni", 0, 0xffffff, o.vni.value)};
     a.parsed("--collector", o.collector, parse_ipv4);
     o.udp_dst_port = a.number<uint16_t>("--udp-port", 1, 65535, o.udp_dst_port);
     if (a.has("--src-port")) o.fixed_src_port = a.number<uint16_t>("--src-port", 1, 65535, 1);
@@ -222,7 +242,7 @@ int synth(int argc, char** argv) {
                   {{"frames", st->frames}, {"flows", st->flows}, {"planted", st->planted},
                    {"inner_bytes", st->inner_bytes}, {"outer_bytes", st->outer_bytes}, {"tcp_flows", st->tcp_flows},
                    {"udp_flows", st->udp_flows}, {"icmp_flows", st->icmp_flows}, {"ipv6_flows", st->ipv6_flows},
-                   {"two_tap_flows", st->two_tap_flows}, {"vni", c.vtap.vni}, {"seed", c.seed}});
+                   {"two_tap_flows", st->two_tap_flows}, {"vni", c.vtap.vni.value}, {"seed", c.seed}});
 }
 
 int wrap(int argc, char** argv) {
@@ -248,7 +268,7 @@ int wrap(int argc, char** argv) {
     return finish(a, line,
                   {{"frames", st->frames}, {"flows", st->flows}, {"planted", 0}, {"inner_bytes", st->inner_bytes},
                    {"outer_bytes", st->outer_bytes}, {"truncated", st->truncated}, {"oversize", st->oversize},
-                   {"vni", c.vtap.vni}});
+                   {"vni", c.vtap.vni.value}});
 }
 
 }  // namespace
@@ -259,6 +279,7 @@ int main(int argc, char** argv) {
     if (cmd == "wrap") return wrap(argc, argv);
     if (cmd == "-h" || cmd == "--help") {
         std::fputs(kUsage, stdout);
+        std::fputs(kHelp, stdout);
         return 0;
     }
     return usage(cmd.empty() ? "missing command" : std::string("unknown command '") + std::string(cmd) + "'");

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <string_view>
 
 #include "gen/vtap.hpp"
 
@@ -53,7 +54,12 @@ Result<PcapReader> PcapReader::open(const std::string& path) {
     PcapReader r;
     r.path_ = path;
     r.pcap_.reset(pcap_open_offline(path.c_str(), err));
-    if (!r.pcap_) return fail(path, std::string("cannot read: ") + err);
+    if (!r.pcap_) {
+        // libpcap often starts its message with the path already.
+        std::string_view what = err;
+        if (what.starts_with(path + ": ")) what.remove_prefix(path.size() + 2);
+        return fail(path, "cannot read: " + std::string(what));
+    }
     int dlt = pcap_datalink(r.pcap_.get());
     if (dlt != DLT_EN10MB)
         return fail(path, std::string("link type ") + std::to_string(dlt) + " (" +

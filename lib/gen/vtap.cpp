@@ -9,7 +9,7 @@
 namespace vtap::gen {
 
 Result<void> validate(const VtapOptions& o) {
-    if (o.vni > 0xffffff) return fail("vni", std::to_string(o.vni) + " does not fit in 24 bits (0..16777215)");
+    if (o.vni.value > 0xffffff) return fail("vni", std::to_string(o.vni.value) + " does not fit in 24 bits (0..16777215)");
     if (o.udp_dst_port == 0) return fail("udp port", "destination port 0 is not valid");
     if (o.fixed_src_port && *o.fixed_src_port == 0) return fail("udp source port", "source port 0 is not valid");
     if (o.outer_vlan && *o.outer_vlan > 4095) return fail("outer vlan", std::to_string(*o.outer_vlan) + " is not a VLAN ID (0..4095)");
@@ -76,9 +76,9 @@ Result<void> wrap_vtap(std::span<const uint8_t> inner, const Ipv4& tap_src, cons
     uint8_t res = o.set_reserved ? 0xff : 0x00;
     vx[0] = o.vxlan_flags;
     vx[1] = vx[2] = vx[3] = res;
-    vx[4] = static_cast<uint8_t>(o.vni >> 16);
-    vx[5] = static_cast<uint8_t>(o.vni >> 8);
-    vx[6] = static_cast<uint8_t>(o.vni);
+    vx[4] = static_cast<uint8_t>(o.vni.value >> 16);
+    vx[5] = static_cast<uint8_t>(o.vni.value >> 8);
+    vx[6] = static_cast<uint8_t>(o.vni.value);
     vx[7] = res;
     std::copy(inner.begin(), inner.end(), vx + 8);
     return {};

@@ -9,13 +9,14 @@
 #include <span>
 #include <vector>
 
+#include "core/ids.hpp"
 #include "core/result.hpp"
 #include "gen/net.hpp"
 
 namespace vtap::gen {
 
 inline constexpr uint16_t kVxlanPort = 4789;
-inline constexpr uint32_t kAzureVni = 27;  // the VNI seen in the decoded Azure capture
+inline constexpr Vni kAzureVni{27};  // the VNI seen in the decoded Azure capture
 inline constexpr size_t kVtapOverhead = 14 + 20 + 8 + 8;  // outer Eth + IPv4 + UDP + VXLAN
 // The pcap writer's snap length bounds an outer frame; the inner frame gets
 // what is left once the outer headers (and an optional outer tag) are paid.
@@ -32,7 +33,7 @@ struct VtapOptions {
     // Azure's outer source port is undocumented; by default it is a hash of
     // the inner flow in 49152..65535 (RFC 7348 5), not symmetric.
     std::optional<uint16_t> fixed_src_port;
-    uint32_t vni = kAzureVni;        // 24 bits
+    Vni vni = kAzureVni;             // 24 bits, an opaque tag
     uint8_t vxlan_flags = 0x08;      // I flag only; other values for negative tests
     bool set_reserved = false;       // fill the reserved bits with ones (negative tests)
     uint8_t ttl = 64;

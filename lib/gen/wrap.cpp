@@ -10,11 +10,11 @@ namespace vtap::gen {
 
 Ipv4 choose_tap(std::span<const uint8_t> inner, const std::vector<Ipv4>& taps) {
     FrameInfo fi = inspect_frame(inner);
-    if (fi.has_ip && !fi.src.is_v6()) {
-        for (const IpAddr* a : {&fi.src, &fi.dst}) {
-            Ipv4 v4{a->b[0], a->b[1], a->b[2], a->b[3]};
-            if (std::find(taps.begin(), taps.end(), v4) != taps.end()) return v4;
-        }
+    if (fi.has_ip) {
+        // A VM address (or, over IPv6, its lab twin as vtap-pcap synth uses) in the packet.
+        for (const IpAddr* a : {&fi.src, &fi.dst})
+            for (const Ipv4& t : taps)
+                if (*a == (a->is_v6() ? IpAddr::v6(lab_ipv6(t)) : IpAddr::v4(t))) return t;
     }
     return taps[conversation_key(inner, fi) % taps.size()];
 }

@@ -281,7 +281,7 @@ TEST_CASE("synthesis refuses contradictory settings with a named reason", "[gen]
     c.plant_rate = 0.5;
     REQUIRE(validate(c).error().where == "plant");
     c = SynthConfig{};
-    c.vtap.vni = 1u << 24;
+    c.vtap.vni = vtap::Vni{1u << 24};
     REQUIRE_FALSE(synthesize(c, [](const EmittedFrame&) -> vtap::Result<void> { return {}; }).has_value());
     REQUIRE_FALSE(parse_size("fixed:59").has_value());
     REQUIRE_FALSE(parse_size("huge").has_value());

@@ -77,7 +77,7 @@ TEST_CASE("a 1500-byte inner packet becomes a 1550-byte outer IP packet", "[gen]
 TEST_CASE("VTAP options set VNI, ports, collector, outer tag and break fields for negative tests", "[gen]") {
     auto inner = inner_frame(10);
     VtapOptions o;
-    o.vni = 0xabcdef;
+    o.vni = vtap::Vni{0xabcdef};
     o.udp_dst_port = 8472;
     o.fixed_src_port = 12345;
     o.collector = {198, 19, 255, 1};
@@ -108,7 +108,7 @@ TEST_CASE("the hashed outer source port follows the inner flow", "[gen]") {
 TEST_CASE("VTAP wrapping refuses a VNI over 24 bits and an inner frame that cannot fit", "[gen]") {
     std::vector<uint8_t> out;
     VtapOptions o;
-    o.vni = 1u << 24;
+    o.vni = vtap::Vni{1u << 24};
     auto r = wrap_vtap(inner_frame(10), {198, 18, 0, 10}, o, out);
     REQUIRE_FALSE(r.has_value());
     REQUIRE(r.error().where == "vni");

@@ -52,9 +52,11 @@ std::vector<std::pair<std::vector<uint8_t>, uint64_t>> read_all(const std::strin
 TEST_CASE("wrap mode preserves every inner frame byte for byte with its timestamp", "[gen]") {
     IpAddr vm = IpAddr::v4({198, 18, 0, 10}), peer = IpAddr::v4({198, 19, 5, 5});
     IpAddr vm6 = IpAddr::v6(lab_ipv6({198, 18, 0, 10})), peer6 = IpAddr::v6(lab_ipv6({198, 19, 5, 5}));
+    IpAddr a = IpAddr::v4({198, 19, 1, 1}), b = IpAddr::v4({198, 19, 2, 2});  // no tapped VM among them
     std::vector<std::vector<uint8_t>> frames = {
         frame(vm, peer, 5000, 53, 0),  frame(peer, vm, 53, 5000, 333), frame(vm6, peer6, 7, 9, 1400, {100}),
-        frame(peer6, vm6, 9, 7, 8900, {100}), std::vector<uint8_t>(60, 0xee),  // a non-IP frame
+        frame(peer6, vm6, 9, 7, 8900, {100}), frame(a, b, 1000, 2000, 10), frame(b, a, 2000, 1000, 20),
+        std::vector<uint8_t>(60, 0xee),  // a non-IP frame
     };
     frames.back()[12] = 0x08;  // EtherType ARP
     frames.back()[13] = 0x06;
@@ -63,18 +65,18 @@ TEST_CASE("wrap mode preserves every inner frame byte for byte with its timestam
         auto w = PcapWriter::open(in.string());
         REQUIRE(w.has_value());
         // Out-of-order timestamps, as in merged real captures: wrap keeps them.
-        uint64_t ts[] = {5'000'000'000, 4'000'001'000, 6'000'000'000, 6'000'000'000, 1'000'000};
+        uint64_t ts[] = {5'000'000'000, 4'000'001'000, 6'000'000'000, 6'000'000'000, 7'000'000'000, 7'000'001'000, 1'000'000};
         for (size_t i = 0; i < frames.size(); ++i) REQUIRE(w->write(frames[i], ts[i]).has_value());
         REQUIRE(w->close().has_value());
     }
     WrapConfig c;
-    c.vtap.vni = 4242;
+    c.vtap.vni = vtap::Vni{4242};
     c.tap_srcs = {{198, 18, 0, 99}, {198, 18, 0, 10}};
     auto st = wrap_pcap(in.string(), out.string(), c);
     REQUIRE(st.has_value());
     REQUIRE(st->frames == frames.size());
     REQUIRE(st->truncated == 0);
-    REQUIRE(st->flows == 3);  // one IPv4 and one IPv6 conversation, both directions; one non-IP
+    REQUIRE(st->flows == 4);  // two IPv4 and one IPv6 conversation, both directions; one non-IP
     auto original = read_all(in.string());
     auto wrapped = read_all(out.string());
     REQUIRE(wrapped.size() == frames.size());
@@ -86,12 +88,14 @@ TEST_CASE("wrap mode preserves every inner frame byte for byte with its timestam
         REQUIRE(w[48] == 0x92);  // VNI 4242 = 0x001092
         REQUIRE(w[47] == 0x10);
     }
-    // A configured VM address inside the inner packet wins: both directions of
-    // the IPv4 conversation come from 198.18.0.10.
-    for (size_t i : {0u, 1u}) REQUIRE(std::vector<uint8_t>(wrapped[i].first.begin() + 26, wrapped[i].first.begin() + 30) ==
-                                      std::vector<uint8_t>{198, 18, 0, 10});
+    // A configured VM address inside the inner packet wins (over IPv6 its
+    // 2001:2:: lab twin): both directions come from 198.18.0.10.
+    for (size_t i : {0u, 1u, 2u, 3u})
+        REQUIRE(std::vector<uint8_t>(wrapped[i].first.begin() + 26, wrapped[i].first.begin() + 30) ==
+                std::vector<uint8_t>{198, 18, 0, 10});
     // Otherwise a direction-free hash picks one, the same for both directions.
-    REQUIRE(std::equal(wrapped[2].first.begin() + 26, wrapped[2].first.begin() + 30, wrapped[3].first.begin() + 26));
+    REQUIRE(std::equal(wrapped[4].first.begin() + 26, wrapped[4].first.begin() + 30, wrapped[5].first.begin() + 26));
+    REQUIRE(choose_tap(frames[4], c.tap_srcs) == choose_tap(frames[5], c.tap_srcs));
     std::filesystem::remove(in);
     std::filesystem::remove(out);
 }
