@@ -121,7 +121,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "vtapd: configuration error: %s\n", cfg.error().to_string().c_str());
         return 1;
     }
-    if (cfg && a.config.empty()) vtap::config::resolve_pcap_files(*cfg, VTAP_DEMO_DIR);
+    if (cfg && a.config.empty()) {
+        vtap::config::resolve_pcap_files(*cfg, VTAP_DEMO_DIR);
+        vtap::config::resolve_rule_files(*cfg, VTAP_CONF_DIR);
+    }
     if (!a.pcap.empty()) {
         vtap::config::PortConfig p;
         p.driver = "pcap";
