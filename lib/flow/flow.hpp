@@ -91,6 +91,7 @@ struct alignas(kCacheLine) Flow {
     // lines 2-3
     void* user[2] = {nullptr, nullptr};  // opaque per direction (Hyperscan stream state)
     Stream stream[2];            // indexed by Direction
+    uint64_t lru_queued_ns = 0;  // when the flow last moved to its LRU tail (<= last_seen_ns)
 
     bool client_is_lo() const noexcept { return flags & kFlowClientIsLo; }
 };
@@ -125,6 +126,11 @@ struct FlowConfig {
     bool midstream = true;             // pick up TCP flows whose SYN was not seen
     Timeouts timeouts;
     uint64_t evict_min_idle_ns = 0;    // only evict a flow idle at least this long (0: always)
+    // A packet moves its flow to the LRU tail only if the last move is older
+    // than this: a busy flow costs one list move per interval, not one per
+    // packet (each move writes three other flows' cache lines). Expiry and
+    // eviction order are exact to within this interval.
+    uint64_t lru_resolution_ns = 1'000'000'000;
     uint32_t ooo_max_bytes = 256 * 1024;     // buffered out-of-order payload per direction
     uint64_t segment_pool_bytes = 16u << 20; // out-of-order pool per table (512-byte pieces)
     uint64_t gap_timeout_ns = 2'000'000'000; // a hole older than this is skipped

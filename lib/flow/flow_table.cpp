@@ -189,8 +189,13 @@ void FlowTable::lru_unlink(uint32_t idx) noexcept {
     f.lru_prev = f.lru_next = kNoIndex;
 }
 
+// Every append stamps lru_queued_ns with the flow's last_seen_ns, so each
+// list is ordered by lru_queued_ns and last_seen_ns - lru_queued_ns <
+// lru_resolution_ns: a flow behind the head was seen at most one resolution
+// interval before the head, which bounds how late expire() finds it.
 void FlowTable::lru_append(uint32_t idx) noexcept {
     Flow& f = flows_[idx];
+    f.lru_queued_ns = f.last_seen_ns;
     Lru& l = lru_[static_cast<unsigned>(f.cls)];
     f.lru_prev = l.tail;
     f.lru_next = kNoIndex;
@@ -211,7 +216,8 @@ void FlowTable::set_class(Flow& f, TimeoutClass c) noexcept {
 
 uint32_t FlowTable::take_entry(uint64_t now_ns) noexcept {
     if (free_flow_ == kNoIndex) {
-        // Full: reclaim the least recently seen flow of any class.
+        // Full: reclaim the least recently seen flow of any class (exact to
+        // within lru_resolution_ns).
         uint32_t oldest = kNoIndex;
         for (const Lru& l : lru_)
             if (l.head != kNoIndex && (oldest == kNoIndex || flows_[l.head].last_seen_ns < flows_[oldest].last_seen_ns))
@@ -328,8 +334,8 @@ Lookup FlowTable::lookup_or_create(const uint8_t* frame, const PktMeta& m, uint6
         created = true;
     } else {
         f->last_seen_ns = now_ns;
-        const uint32_t idx = index_of(*f);
-        if (lru_[static_cast<unsigned>(f->cls)].tail != idx) {
+        if (now_ns - f->lru_queued_ns >= cfg_.lru_resolution_ns) {
+            const uint32_t idx = index_of(*f);
             lru_unlink(idx);
             lru_append(idx);
         }
@@ -349,7 +355,8 @@ uint32_t FlowTable::expire(uint64_t now_ns, uint32_t budget) noexcept {
         while (closed < budget && lru_[c].head != kNoIndex) {
             const uint32_t idx = lru_[c].head;
             const uint64_t seen = flows_[idx].last_seen_ns;
-            if (now_ns < seen || now_ns - seen < timeout) break;  // the rest of the list is younger
+            // The rest of the list was seen at most lru_resolution_ns earlier.
+            if (now_ns < seen || now_ns - seen < timeout) break;
             close(idx, CloseReason::kTimeout);
             ctr_.timed_out.add();
             closed++;
