@@ -31,11 +31,35 @@ constexpr std::array<uint8_t, 256> make_lower() {
 }
 constexpr std::array<uint8_t, 256> kLower = make_lower();
 
-// `needle` of a nocase content is stored lower-cased (lower.cpp).
-const uint8_t* find(const uint8_t* hay, int64_t hlen, const std::string& needle, bool nocase) noexcept {
+bool equal_nocase(const uint8_t* a, const uint8_t* lowered, int64_t n) noexcept {
+    for (int64_t k = 0; k < n; ++k)
+        if (kLower[a[k]] != lowered[k]) return false;
+    return true;
+}
+
+// First occurrence of op.bytes in hay. memchr for the needle's rarest byte
+// (vectorised in libc) and a compare around each hit beats a general
+// substring search on the short needles rules use. A nocase needle is
+// stored lower-cased (lower.cpp).
+const uint8_t* find(const uint8_t* hay, int64_t hlen, const Op& op) noexcept {
+    const std::string& needle = op.bytes;
+    const bool nocase = op.nocase;
     const auto n = static_cast<int64_t>(needle.size());
     if (n == 0 || n > hlen) return nullptr;
     const auto* nd = reinterpret_cast<const uint8_t*>(needle.data());
+    if (op.rare_ok) {
+        const int64_t r = op.rare;
+        const uint8_t* p = hay + r;
+        const uint8_t* last = hay + (hlen - n) + r;  // last position the rare byte may sit at
+        while (p <= last) {
+            p = static_cast<const uint8_t*>(std::memchr(p, nd[r], static_cast<size_t>(last - p + 1)));
+            if (p == nullptr) return nullptr;
+            const uint8_t* at = p - r;
+            if (nocase ? equal_nocase(at, nd, n) : std::memcmp(at, nd, static_cast<size_t>(n)) == 0) return at;
+            ++p;
+        }
+        return nullptr;
+    }
     if (!nocase) return static_cast<const uint8_t*>(memmem(hay, static_cast<size_t>(hlen), nd, static_cast<size_t>(n)));
     const uint8_t first = nd[0];
     for (int64_t i = 0; i + n <= hlen; ++i) {
@@ -107,7 +131,7 @@ private:
             if (start > end || end <= 0) {
                 region = false;
             } else if (!(op.endswith && end < len_)) {
-                found = find(buf_ + start, end - start, op.bytes, op.nocase);
+                found = find(buf_ + start, end - start, op);
             }
 
             if (found == nullptr) {

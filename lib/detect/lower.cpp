@@ -73,6 +73,12 @@ public:
             c.positional = c.positional || pins;
         }
         c.packet_level = c.ops.empty() || c.dsize.has_value() || c.flow.no_stream;
+        if (c.ops.size() == 1) {
+            const Op& op = c.ops[0];
+            c.anchor_conclusive = op.kind == OpKind::kContent && !op.negated && !op.relative && !op.endswith &&
+                                  op.offset.var < 0 && op.depth.var < 0 && (!op.has_offset || op.offset.value >= 0) &&
+                                  (!op.has_depth || op.depth.value > 0);
+        }
         return c;
     }
 
@@ -118,7 +124,29 @@ private:
             op.depth = Val{static_cast<int64_t>(x.bytes.size()), -1};
         }
         op.relative = op.has_distance || op.has_within;
+        pick_rare(op);
         return op;
+    }
+
+    static int commonness(uint8_t b) {
+        if ((b >= 'a' && b <= 'z') || b == ' ' || b == 0) return 3;
+        if ((b >= '0' && b <= '9') || b == '\r' || b == '\n' || b == '/' || b == '.' || b == '=' || b == ':' || b == 0xff) return 2;
+        if (b >= 'A' && b <= 'Z') return 1;
+        return 0;
+    }
+
+    static void pick_rare(Op& op) {
+        int best = 99;
+        for (uint32_t i = 0; i < op.bytes.size(); ++i) {
+            const auto b = static_cast<uint8_t>(op.bytes[i]);
+            if (op.nocase && ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z'))) continue;
+            const int c = commonness(b);
+            if (c < best) {
+                best = c;
+                op.rare = i;
+            }
+        }
+        op.rare_ok = best != 99;
     }
 
     Result<Op> pcre(const rules::Pcre& x) {

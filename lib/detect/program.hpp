@@ -46,6 +46,11 @@ struct Op {
     // tail makes us try the next occurrence (for pcre: DETECT_PCRE_RELATIVE_NEXT).
     bool retry_next = false;
     bool single = false;          // DETECT_CONTENT_IS_SINGLE: a negated hit ends the rule
+    // Index of the needle byte the search looks for with memchr: the one
+    // least likely in traffic (letters, digits, space, CR/LF are common).
+    // For nocase it is a non-letter when there is one, else rare_ok is false.
+    uint32_t rare = 0;
+    bool rare_ok = false;
 
     // pcre
     std::shared_ptr<pcre2_real_code_8> re;
@@ -82,6 +87,10 @@ struct CompiledRule {
     // only such rules can tell old bytes from new ones; see inspect.hpp.
     bool positional = false;
     bool packet_level = false;    // dsize, no_stream, or no payload keywords
+    // The only keyword is one positive content whose offset/depth Hyperscan
+    // enforces: a Hyperscan match of its anchor is the match (Suricata's
+    // DETECT_CONTENT_MPM_IS_CONCLUSIVE), so confirmation skips inspection.
+    bool anchor_conclusive = false;
 };
 
 }  // namespace vtap::detect

@@ -164,7 +164,8 @@ uint32_t Scanner::scan_packet(const PacketInfo& info, std::span<const uint8_t> p
         const CompiledRule& rule = db_->rules()[cand_[i]];
         if (!header_matches(rule, info, true)) continue;
         ++counters_.header_passed;
-        if (!inspect_payload(rule, in, inspect_)) continue;
+        const bool conclusive = rule.anchor_conclusive && cand_end_[i] != 0;
+        if (!conclusive && !inspect_payload(rule, in, inspect_)) continue;
         push(cand_[i], false, sink);
         ++fired;
     }
@@ -285,15 +286,17 @@ uint32_t Scanner::scan_stream(StreamHandle& h, std::span<const uint8_t> data, co
             const uint32_t r = cand_[i];
             const CompiledRule& rule = db_->rules()[r];
             bool hit = header_matches(rule, info, false);
+            // An anchor that ends in this chunk and is the whole rule is a fresh match.
+            const bool conclusive = rule.anchor_conclusive && cand_end_[i] > h.offset;
             if (hit) {
                 ++counters_.header_passed;
-                hit = inspect_payload(rule, in, inspect_);
+                hit = conclusive || inspect_payload(rule, in, inspect_);
             }
             if (hit) {
                 forget(h, r);
                 push(r, true, sink);
                 ++fired;
-            } else if (cand_end_[i] != 0) {
+            } else if (cand_end_[i] != 0 && !conclusive) {
                 remember(h, r, cand_end_[i], window_start);
             }
         }

@@ -154,3 +154,12 @@ TEST_CASE("detect a stream whose ports no rule accepts is not scanned at all", "
     CHECK(e.scanner->counters().stream_scans == 0);
     e.scanner->close_stream(h);
 }
+
+TEST_CASE("detect does not fire again when a new anchor only completes with bytes already inspected", "[detect][stream]") {
+    Engine e({rule(1, {C("USER "), C("root").distance(0)})});
+    StreamHandle h = e.scanner->open_stream();
+    CHECK(e.stream(h, "USER root\r\n") == Sids{1});
+    CHECK(e.stream(h, "USER bob\r\n").empty());  // "root" only exists before this chunk
+    CHECK(e.stream(h, "USER root\r\n") == Sids{1});
+    e.scanner->close_stream(h);
+}
