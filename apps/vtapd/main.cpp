@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <rte_eal.h>
 
 #include "config/config.hpp"
@@ -60,6 +62,14 @@ struct Args {
     double duration = 0;
     std::vector<std::string> eal;
 };
+
+// rte_eal_cleanup removes the telemetry socket but leaves its (then empty)
+// runtime directory, /var/run/dpdk/<file-prefix>, behind: one per run.
+void cleanup_eal() {
+    std::string dir = rte_eal_get_runtime_dir();
+    rte_eal_cleanup();
+    if (!dir.empty()) rmdir(dir.c_str());
+}
 
 int usage_error(const std::string& msg) {
     std::fprintf(stderr, "vtapd: %s\n%s", msg.c_str(), kUsage);
@@ -147,9 +157,16 @@ int main(int argc, char** argv) {
     auto pipeline = vtap::runtime::start(*cfg, argv[0]);
     if (!pipeline) {
         std::fprintf(stderr, "vtapd: %s\n", pipeline.error().to_string().c_str());
-        rte_eal_cleanup();
+        cleanup_eal();
         return 3;
     }
+    // Ports are open and receiving into their rings from here on: scripts and
+    // tests wait for this line before sending traffic.
+    std::string names;
+    for (const auto& p : cfg->ports) names += (names.empty() ? "" : ", ") + p.name;
+    std::printf("vtapd: running: %zu port(s) [%s], %u rx lcore(s), %u worker(s)\n", cfg->ports.size(),
+                names.c_str(), cfg->pipeline.rx_lcores, cfg->pipeline.workers);
+    std::fflush(stdout);
     g_pipeline = pipeline->get();
     struct sigaction sa{};
     sa.sa_handler = on_signal;
@@ -174,6 +191,6 @@ int main(int argc, char** argv) {
             }
     }
     pipeline->reset();
-    rte_eal_cleanup();
+    cleanup_eal();
     return rc;
 }

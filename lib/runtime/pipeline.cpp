@@ -209,7 +209,10 @@ Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::st
 
 Pipeline::Pipeline(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Pipeline::~Pipeline() = default;
+Pipeline::~Pipeline() {
+    // The telemetry thread must not call snapshot() on a pipeline being torn down.
+    if (impl_ && impl_->cfg.stats.telemetry) unregister_telemetry();
+}
 
 namespace {
 
