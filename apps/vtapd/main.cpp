@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <climits>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -63,12 +64,19 @@ struct Args {
     std::vector<std::string> eal;
 };
 
-// rte_eal_cleanup removes the telemetry socket but leaves its (then empty)
-// runtime directory, /var/run/dpdk/<file-prefix>, behind: one per run.
+// EAL leaves its runtime directory, /var/run/dpdk/<file-prefix>, behind:
+// one per run. The telemetry socket in it is unlinked by an atexit handler
+// EAL registers, so the directory is removed by one registered before EAL
+// starts (atexit handlers run in reverse order).
+char g_runtime_dir[PATH_MAX];
+
+void remove_runtime_dir() {
+    if (g_runtime_dir[0]) rmdir(g_runtime_dir);
+}
+
 void cleanup_eal() {
-    std::string dir = rte_eal_get_runtime_dir();
+    std::snprintf(g_runtime_dir, sizeof g_runtime_dir, "%s", rte_eal_get_runtime_dir());
     rte_eal_cleanup();
-    if (!dir.empty()) rmdir(dir.c_str());
 }
 
 int usage_error(const std::string& msg) {
@@ -79,6 +87,7 @@ int usage_error(const std::string& msg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    std::atexit(remove_runtime_dir);
     Args a;
     for (int i = 1; i < argc; i++) {
         std::string arg = argv[i];
