@@ -37,6 +37,7 @@ struct VtapdConfig {
     std::string tap_sources = "[198.18.0.0/15]";
     std::string decap;                            // more "  key: value\n" lines under decap:
     unsigned workers = 1;
+    unsigned ring_size = 1024;
     std::string mempool = "  mbufs: 8191\n";      // lines under mempool:
     std::string extra;                            // more top-level sections
 };
@@ -47,7 +48,7 @@ inline std::string write_vtapd_config(const std::string& path, const VtapdConfig
       << ", '--log-level=lib.eal:error']\n"
       << "ports:\n" << c.ports
       << "decap:\n  tap_sources: " << c.tap_sources << "\n" << c.decap
-      << "pipeline:\n  workers: " << c.workers << "\n  ring_size: 1024\n"
+      << "pipeline:\n  workers: " << c.workers << "\n  ring_size: " << c.ring_size << "\n"
       << "mempool:\n" << c.mempool
       << c.extra;
     if (!f.flush()) throw std::runtime_error("cannot write " + path);
