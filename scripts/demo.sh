@@ -10,4 +10,5 @@ dir=${VTAP_BUILD:-$root/build}
 
 "$root/scripts/setup.sh"
 "$root/scripts/build.sh" "$dir"
-exec "$dir/apps/vtapd/vtapd" "$@"
+# Two workers so the demo shows the symmetric sharding; override with --workers.
+exec "$dir/apps/vtapd/vtapd" --workers 2 "$@"

@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include <climits>
+#include <unistd.h>
+
 #include <rte_eal.h>
 
 #include "config/config.hpp"
@@ -61,6 +64,21 @@ struct Args {
     std::vector<std::string> eal;
 };
 
+// EAL leaves its runtime directory, /var/run/dpdk/<file-prefix>, behind:
+// one per run. The telemetry socket in it is unlinked by an atexit handler
+// EAL registers, so the directory is removed by one registered before EAL
+// starts (atexit handlers run in reverse order).
+char g_runtime_dir[PATH_MAX];
+
+void remove_runtime_dir() {
+    if (g_runtime_dir[0]) rmdir(g_runtime_dir);
+}
+
+void cleanup_eal() {
+    std::snprintf(g_runtime_dir, sizeof g_runtime_dir, "%s", rte_eal_get_runtime_dir());
+    rte_eal_cleanup();
+}
+
 int usage_error(const std::string& msg) {
     std::fprintf(stderr, "vtapd: %s\n%s", msg.c_str(), kUsage);
     return 2;
@@ -69,6 +87,7 @@ int usage_error(const std::string& msg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    std::atexit(remove_runtime_dir);
     Args a;
     for (int i = 1; i < argc; i++) {
         std::string arg = argv[i];
@@ -121,7 +140,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "vtapd: configuration error: %s\n", cfg.error().to_string().c_str());
         return 1;
     }
-    if (cfg && a.config.empty()) vtap::config::resolve_pcap_files(*cfg, VTAP_DEMO_DIR);
+    if (cfg && a.config.empty()) {
+        vtap::config::resolve_pcap_files(*cfg, VTAP_DEMO_DIR);
+        vtap::config::resolve_rule_files(*cfg, VTAP_CONF_DIR);
+    }
     if (!a.pcap.empty()) {
         vtap::config::PortConfig p;
         p.driver = "pcap";
@@ -147,9 +169,16 @@ int main(int argc, char** argv) {
     auto pipeline = vtap::runtime::start(*cfg, argv[0]);
     if (!pipeline) {
         std::fprintf(stderr, "vtapd: %s\n", pipeline.error().to_string().c_str());
-        rte_eal_cleanup();
+        cleanup_eal();
         return 3;
     }
+    // Ports are open and receiving into their rings from here on: scripts and
+    // tests wait for this line before sending traffic.
+    std::string names;
+    for (const auto& p : cfg->ports) names += (names.empty() ? "" : ", ") + p.name;
+    std::printf("vtapd: running: %zu port(s) [%s], %u rx lcore(s), %u worker(s)\n", cfg->ports.size(),
+                names.c_str(), cfg->pipeline.rx_lcores, cfg->pipeline.workers);
+    std::fflush(stdout);
     g_pipeline = pipeline->get();
     struct sigaction sa{};
     sa.sa_handler = on_signal;
@@ -174,6 +203,6 @@ int main(int argc, char** argv) {
             }
     }
     pipeline->reset();
-    rte_eal_cleanup();
+    cleanup_eal();
     return rc;
 }

@@ -169,6 +169,53 @@ Result<void> parse_capture(const MapView& doc, Config& cfg) {
     return {};
 }
 
+// A mapping of variable names to scalar values, e.g. detect.vars.address.
+Result<void> read_vars(const MapView& parent, std::string_view key,
+                       std::vector<std::pair<std::string, std::string>>& out) {
+    YAML::Node n = parent.child(key);
+    if (!n.IsDefined() || n.IsNull()) return {};
+    if (!n.IsMap())
+        return parent.fail_at(key, quote(parent.path(key)) + " must be a mapping of NAME: value, got " +
+                                       std::string(detail::kind_name(n)));
+    for (auto it = n.begin(); it != n.end(); ++it) {
+        if (!it->first.IsScalar() || !it->second.IsScalar())
+            return detail::fail_node(parent.source(), it->first,
+                                     quote(parent.path(key)) + " entries must be NAME: value scalars");
+        const std::string& name = it->first.Scalar();
+        if (name.empty() || name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != std::string::npos)
+            return detail::fail_node(parent.source(), it->first,
+                                     quote(parent.path(key)) + ": variable name " + quote(name) +
+                                         " must be upper case letters, digits and '_' (as in $HOME_NET)");
+        out.emplace_back(name, it->second.Scalar());
+    }
+    return {};
+}
+
+Result<void> parse_detect(const MapView& doc, Config& cfg) {
+    MapView m(doc.source(), doc.child("detect"), "detect");
+    VTAP_CONFIG_TRY(m.check_keys({"rule_files", "classification_file", "vars", "cache_dir"}));
+    DetectConfig& d = cfg.detect;
+    VTAP_CONFIG_TRY(m.read("rule_files", d.rule_files));
+    VTAP_CONFIG_TRY(m.read("classification_file", d.classification_file));
+    VTAP_CONFIG_TRY(m.read("cache_dir", d.cache_dir));
+    MapView vars(doc.source(), m.child("vars"), "detect.vars");
+    VTAP_CONFIG_TRY(vars.check_keys({"address", "port"}));
+    VTAP_CONFIG_TRY(read_vars(vars, "address", d.address_vars));
+    VTAP_CONFIG_TRY(read_vars(vars, "port", d.port_vars));
+    return {};
+}
+
+Result<void> parse_alerts(const MapView& doc, Config& cfg) {
+    MapView m(doc.source(), doc.child("alerts"), "alerts");
+    VTAP_CONFIG_TRY(m.check_keys({"eve", "queue_size"}));
+    VTAP_CONFIG_TRY(m.read("eve", cfg.alerts.eve));
+    VTAP_CONFIG_TRY(m.read("queue_size", cfg.alerts.queue_size, 64, 1u << 20));
+    if (cfg.alerts.queue_size & (cfg.alerts.queue_size - 1))
+        return m.fail_at("queue_size", "'alerts.queue_size' is " + std::to_string(cfg.alerts.queue_size) +
+                                           "; it must be a power of two");
+    return {};
+}
+
 // Rules that span sections.
 Result<void> cross_check(const MapView& doc, const Config& cfg) {
     uint64_t queues = 0, descriptors = 0;
@@ -196,7 +243,8 @@ Result<void> cross_check(const MapView& doc, const Config& cfg) {
 
 Result<Config> build(const std::string& source, const YAML::Node& root) {
     MapView doc(source, root, "");
-    VTAP_CONFIG_TRY(doc.check_keys({"eal", "ports", "decap", "pipeline", "mempool", "stats", "capture"}));
+    VTAP_CONFIG_TRY(doc.check_keys(
+        {"eal", "ports", "decap", "pipeline", "mempool", "stats", "capture", "detect", "alerts"}));
     Config cfg;
     cfg.source = source;
     VTAP_CONFIG_TRY(parse_eal(doc, cfg));
@@ -208,6 +256,8 @@ Result<Config> build(const std::string& source, const YAML::Node& root) {
     VTAP_CONFIG_TRY(parse_mempool(doc, cfg));
     VTAP_CONFIG_TRY(parse_stats(doc, cfg));
     VTAP_CONFIG_TRY(parse_capture(doc, cfg));
+    VTAP_CONFIG_TRY(parse_detect(doc, cfg));
+    VTAP_CONFIG_TRY(parse_alerts(doc, cfg));
     VTAP_CONFIG_TRY(cross_check(doc, cfg));
     return cfg;
 }
@@ -252,6 +302,16 @@ void resolve_pcap_files(Config& cfg, const std::string& base_dir) {
     }
 }
 
+void resolve_rule_files(Config& cfg, const std::string& base_dir) {
+    if (base_dir.empty()) return;
+    auto fix = [&](std::string& f) {
+        if (f.empty() || std::filesystem::path(f).is_absolute()) return;
+        f = (std::filesystem::path(base_dir) / f).lexically_normal().string();
+    };
+    for (auto& f : cfg.detect.rule_files) fix(f);
+    fix(cfg.detect.classification_file);
+}
+
 Result<Config> load(const std::string& path) {
     std::error_code ec;
     auto status = std::filesystem::status(path, ec);
@@ -269,6 +329,7 @@ Result<Config> load(const std::string& path) {
     auto cfg = parse(text.str(), path);
     if (!cfg) return cfg;
     resolve_pcap_files(*cfg, std::filesystem::path(path).parent_path().string());
+    resolve_rule_files(*cfg, std::filesystem::path(path).parent_path().string());
     return cfg;
 }
 

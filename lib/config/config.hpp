@@ -65,6 +65,21 @@ struct CaptureConfig {
     uint32_t snaplen = 0;          // bytes kept per frame; 0 = whole frame
 };
 
+// Signature detection (lib/rules -> lib/detect on the workers).
+struct DetectConfig {
+    std::vector<std::string> rule_files;   // Suricata/Snort rule files; empty = detection off
+    std::string classification_file;      // classification.config for classtype priorities ("" = none)
+    std::vector<std::pair<std::string, std::string>> address_vars;  // HOME_NET -> "[10.0.0.0/8]"
+    std::vector<std::pair<std::string, std::string>> port_vars;     // HTTP_PORTS -> "80"
+    std::string cache_dir;                 // compiled-database cache ("" = compile every start)
+};
+
+// Where alerts go.
+struct AlertsConfig {
+    std::string eve = "-";                 // EVE JSON lines: a file path, "-" = stdout, "" = off
+    uint32_t queue_size = 4096;            // alerts in flight per worker (power of two)
+};
+
 struct Config {
     std::string source;                  // the file it came from, for messages
     std::vector<std::string> eal_args;   // extra EAL arguments (e.g. --no-huge, -m, -l)
@@ -74,6 +89,8 @@ struct Config {
     MempoolConfig mempool;
     StatsConfig stats;
     CaptureConfig capture;
+    DetectConfig detect;
+    AlertsConfig alerts;
 };
 
 // Parses and validates YAML text. `source_name` is used in error positions.
@@ -88,6 +105,10 @@ Result<Config> load(const std::string& path);
 // config file's directory; for the embedded default the application applies
 // it with the directory holding the bundled demo capture.
 void resolve_pcap_files(Config& cfg, const std::string& base_dir);
+
+// Same for detect.rule_files and detect.classification_file: relative to the
+// config file's directory; for the embedded default, to the source conf/.
+void resolve_rule_files(Config& cfg, const std::string& base_dir);
 
 // The embedded default (the same text as conf/vtapd.yaml), used when no
 // --config is given.

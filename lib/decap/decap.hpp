@@ -21,7 +21,8 @@ struct Ipv4Prefix {
     uint32_t addr = 0;
     uint8_t len = 0;  // 0..32
 
-    constexpr uint32_t mask() const noexcept { return len == 0 ? 0 : ~uint32_t{0} << (32 - len); }
+    // A 64-bit shift makes /0 (shift by 32) well defined without a branch.
+    constexpr uint32_t mask() const noexcept { return static_cast<uint32_t>(~uint64_t{0} << (32 - len)); }
     constexpr bool contains(uint32_t host_addr) const noexcept {
         return (host_addr & mask()) == (addr & mask());
     }

@@ -29,7 +29,9 @@ struct Cidr {
 
 // "any", a list with negations ("[10.0.0.0/8,!10.1.0.0/16]"), variables
 // already expanded. Matches when the address is in some include (or
-// include is empty) and in no exclude.
+// include is empty) and in no exclude. The parser evaluates the spec as an
+// exact set and fills only one of the two lists (whichever is shorter), so
+// "!$HOME_NET" is three excludes and IPv6 is matched by "include empty".
 struct AddrSpec {
     bool any = true;
     std::vector<Cidr> include;
@@ -48,7 +50,7 @@ struct PortSpec {
 // A value in content modifiers and byte_* keywords: a number or the name of a
 // byte_extract variable.
 struct IntOrVar {
-    int32_t value = 0;
+    int64_t value = 0;                 // byte_test values reach 2^64-1 in principle; offsets are small
     std::string var;  // non-empty: resolved at match time
 };
 
@@ -58,6 +60,9 @@ struct Content {
     bool nocase = false;
     bool rawbytes = false;             // accepted; vtapd only has raw bytes
     bool fast_pattern = false;
+    bool fast_pattern_only = false;    // `fast_pattern:only` (Suricata treats it as plain fast_pattern)
+    uint16_t fp_offset = 0;            // `fast_pattern:off,len`: only bytes[off, off+len) feed the prefilter
+    uint16_t fp_length = 0;            // 0 = the whole content
     bool startswith = false;
     bool endswith = false;
     std::optional<IntOrVar> offset, depth;      // absolute
@@ -66,7 +71,7 @@ struct Content {
 
 struct Pcre {
     std::string pattern;               // between the slashes
-    std::string flags;                 // PCRE flags (i, s, m, x, ...) as written, Suricata's (R, ...) removed
+    std::string flags;                 // PCRE flags (i s m x A E G) as written; R, B (rawbytes), O (limits) removed
     bool negated = false;
     bool relative = false;             // R
 };
@@ -104,7 +109,7 @@ struct ByteExtract {
     ByteSpec spec;
     std::string name;
     int32_t multiplier = 1;
-    bool align = false;
+    uint8_t align = 0;                 // 0 none, 2 or 4: round the extracted value up
 };
 
 struct IsDataAt {
@@ -126,7 +131,8 @@ struct FlowOpts {
     bool no_stream = false;
 };
 
-enum class CmpOp : uint8_t { kEq, kLess, kGreater, kLessEq, kGreaterEq, kNotEq, kRange };  // kRange: lo < x < hi (Suricata "lo<>hi")
+// kRange: lo < x < hi (Suricata and Snort "lo<>hi"); kRangeIncl: lo <= x <= hi (Snort 3 "lo<=>hi").
+enum class CmpOp : uint8_t { kEq, kLess, kGreater, kLessEq, kGreaterEq, kNotEq, kRange, kRangeIncl };
 
 struct NumCheck {
     CmpOp op = CmpOp::kEq;
@@ -157,6 +163,7 @@ struct Rule {
     Action action = Action::kAlert;
     Proto proto = Proto::kIp;
     std::string app_proto;             // "http", "dns", ... when the header named one (recorded; not matched yet)
+    std::vector<std::string> services; // Snort 3 `service:` hints; the header ports still apply (no app-layer id)
     AddrSpec src, dst;
     PortSpec src_ports, dst_ports;
     bool bidirectional = false;        // "<>"
@@ -166,7 +173,8 @@ struct Rule {
     std::string classtype;
     uint8_t priority = 3;              // from `priority:` or the classtype; 3 when neither
     std::vector<std::string> references;
-    std::vector<std::string> metadata;
+    std::vector<std::string> metadata;  // one entry per comma-separated item
+    std::string target;                // Suricata `target:src_ip|dest_ip` (alert output only)
 
     std::vector<PayloadMatch> payload;
     FlowOpts flow;

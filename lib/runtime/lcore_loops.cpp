@@ -3,9 +3,14 @@
 //   worker: rte_ring_dequeue_burst -> count -> WorkerStage -> free_bulk
 #include "runtime/lcore_loops.hpp"
 
+#include <sched.h>
+
+#include <algorithm>
+
 #include <rte_branch_prediction.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_mempool.h>
 #include <rte_ring.h>
 
 namespace vtap::runtime {
@@ -27,13 +32,29 @@ inline void work_burst(rte_mbuf** pkts, uint16_t n, WorkerPath& w) noexcept {
     rte_pktmbuf_free_bulk(pkts, n);
 }
 
+// Offline input can wait where a wire cannot: net_pcap reads a frame from
+// the file before it allocates the mbuf and drops the frame (rx_nombuf) when
+// the pool is empty, and shard_burst drops on a full ring — both whenever RX
+// outruns the workers. So an offline RX lcore takes no more frames than the
+// pool and every worker ring can absorb (exact with one RX lcore; the pool
+// has no lcore caches offline, so no free mbuf sits out of RX's reach).
+inline uint16_t offline_room(const RxLcoreCtx& c) noexcept {
+    unsigned room = std::min<unsigned>(c.burst, rte_mempool_avail_count(c.offline_pool));
+    if (!c.run_to_completion)
+        for (uint16_t w = 0; w < c.targets.n_workers; w++)
+            room = std::min(room, rte_ring_free_count(c.targets.rings[w]));
+    return static_cast<uint16_t>(room);
+}
+
 }  // namespace
 
 uint32_t rx_poll_once(RxLcoreCtx& c) noexcept {
     rte_mbuf* pkts[kMaxBurst];
     uint32_t total = 0;
     for (uint16_t q = 0; q < c.n_queues; q++) {
-        uint16_t n = rte_eth_rx_burst(c.queues[q].port, c.queues[q].queue, pkts, c.burst);
+        uint16_t want = c.burst;
+        if (c.offline_pool && (want = offline_room(c)) == 0) break;
+        uint16_t n = rte_eth_rx_burst(c.queues[q].port, c.queues[q].queue, pkts, want);
         c.ctr.polls.add();
         if (n == 0) continue;
         total += n;
@@ -57,7 +78,11 @@ uint32_t rx_poll_once(RxLcoreCtx& c) noexcept {
 int rx_lcore_main(void* arg) {
     auto& c = *static_cast<RxLcoreCtx*>(arg);
     while (!c.stop->load(std::memory_order_relaxed)) {
-        if (rx_poll_once(c) == 0 && c.run_to_completion) c.rtc.stage->on_idle();
+        if (rx_poll_once(c) != 0) continue;
+        if (c.run_to_completion) c.rtc.stage->on_idle();
+        // Offline, nothing came because the workers are behind (or the file
+        // is done): give the CPU to a worker that may share it. No wire waits.
+        if (c.offline_pool) sched_yield();
     }
     return 0;
 }

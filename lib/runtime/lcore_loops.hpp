@@ -13,6 +13,7 @@
 #include "runtime/worker_stage.hpp"
 #include "shard/shard.hpp"
 
+struct rte_mempool;
 struct rte_ring;
 
 #include "capture/capture_tap.hpp"
@@ -44,6 +45,10 @@ struct alignas(kCacheLine) RxLcoreCtx {
     bool run_to_completion = false;
     WorkerPath rtc;                         // the RX lcore's own worker (run to completion)
     const std::atomic<bool>* stop = nullptr;
+    // Offline input only (every port a pcap file): poll only while this pool
+    // can take a burst per queue. nullptr on live ports, where the wire does
+    // not wait and a full pool is the NIC's counted rx_nombuf/imissed.
+    const rte_mempool* offline_pool = nullptr;
     RxCounters ctr;
 };
 

@@ -127,7 +127,12 @@ Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::st
         std::fprintf(stderr, "vtapd: one lcore only: running to completion on it (workers ignored)\n");
 
     const int socket = static_cast<int>(rte_socket_id());
-    im->pool = rte_pktmbuf_pool_create("vtap_mbufs", cfg.mempool.mbufs, cfg.mempool.cache_size, 0,
+    // Offline (every port a pcap file) the RX lcores wait for free mbufs
+    // (see offline_room in lcore_loops.cpp); lcore caches would strand free
+    // mbufs on the workers where RX cannot reach them, so there are none.
+    bool offline = !im->pcap_expected.empty();
+    for (auto e : im->pcap_expected) offline = offline && e > 0;
+    im->pool = rte_pktmbuf_pool_create("vtap_mbufs", cfg.mempool.mbufs, offline ? 0 : cfg.mempool.cache_size, 0,
                                        cfg.mempool.data_room, socket);
     if (!im->pool)
         return fail("mempool", "cannot create " + std::to_string(cfg.mempool.mbufs) + " mbufs of " +
@@ -148,6 +153,7 @@ Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::st
     const unsigned n_rx = im->on_main ? 1 : pc.rx_lcores;
     for (unsigned i = 0; i < n_rx; i++) {
         auto c = std::make_unique<RxLcoreCtx>();
+        if (offline) c->offline_pool = im->pool;
         c->burst = pc.burst_size;
         c->decap = &im->cfg.decap;
         c->stop = &im->rx_stop;
@@ -209,7 +215,10 @@ Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::st
 
 Pipeline::Pipeline(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Pipeline::~Pipeline() = default;
+Pipeline::~Pipeline() {
+    // The telemetry thread must not call snapshot() on a pipeline being torn down.
+    if (impl_ && impl_->cfg.stats.telemetry) unregister_telemetry();
+}
 
 namespace {
 

@@ -1,10 +1,12 @@
 #include "runtime/stats.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 
 #include <rte_telemetry.h>
 
@@ -70,24 +72,89 @@ Result<void> write_json(const StatsSnapshot& s, const std::string& path) {
 
 namespace {
 
+// The telemetry thread reads the source while the control thread may clear
+// it on shutdown: the lock keeps a request from outliving the pipeline.
+std::mutex g_source_lock;
 std::function<StatsSnapshot()> g_source;
+
+// DPDK 22.11 telemetry refuses dict names with anything but [A-Za-z0-9_/]
+// (rte_tel_data_add_dict_u64 returns -EINVAL for "decap.wrong_port"), so the
+// dotted names are served as nested dicts: counter "decap.wrong_port" is
+// reply["/vtap/stats"]["decap"]["wrong_port"], the same name as a JSON path.
+struct TelNode {
+    std::string name;
+    uint64_t value = 0;
+    bool leaf = false;
+    std::vector<TelNode> kids;
+
+    TelNode& kid(std::string_view n) {
+        for (auto& k : kids)
+            if (k.name == n) return k;
+        kids.push_back(TelNode{std::string(n)});
+        return kids.back();
+    }
+};
+
+std::string tel_name(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '/') c = '_';
+    return out;
+}
+
+void tel_emit(rte_tel_data* d, const TelNode& n) {
+    for (const auto& k : n.kids) {
+        if (k.kids.empty()) {
+            rte_tel_data_add_dict_u64(d, k.name.c_str(), k.value);
+            continue;
+        }
+        rte_tel_data* c = rte_tel_data_alloc();
+        if (!c) return;
+        rte_tel_data_start_dict(c);
+        // Never both a counter and a prefix by construction; keep the value if so.
+        if (k.leaf) rte_tel_data_add_dict_u64(c, "value", k.value);
+        tel_emit(c, k);
+        if (rte_tel_data_add_dict_container(d, k.name.c_str(), c, 0) != 0) rte_tel_data_free(c);
+    }
+}
 
 int telemetry_stats(const char*, const char*, struct rte_tel_data* d) {
     rte_tel_data_start_dict(d);
+    std::lock_guard lock(g_source_lock);
     if (!g_source) return 0;
     StatsSnapshot s = g_source();
-    for (const auto& [k, v] : s.values) rte_tel_data_add_dict_u64(d, k.c_str(), v);
+    TelNode root;
+    for (const auto& [k, v] : s.values) {
+        TelNode* n = &root;
+        for (size_t b = 0;;) {
+            size_t e = k.find('.', b);
+            n = &n->kid(tel_name(std::string_view(k).substr(b, e == std::string::npos ? e : e - b)));
+            if (e == std::string::npos) break;
+            b = e + 1;
+        }
+        n->leaf = true;
+        n->value = v;
+    }
+    tel_emit(d, root);
     return 0;
 }
 
 }  // namespace
 
 Result<void> register_telemetry(std::function<StatsSnapshot()> source) {
-    g_source = std::move(source);
+    {
+        std::lock_guard lock(g_source_lock);
+        g_source = std::move(source);
+    }
     int rc = rte_telemetry_register_cmd("/vtap/stats", telemetry_stats,
-                                        "vtapd counters: rx, decap drops by reason, shard, workers, ports");
+                                        "vtapd counters, nested by name: decap.wrong_port is .decap.wrong_port");
     if (rc != 0) return fail("telemetry", "cannot register /vtap/stats: " + std::string(std::strerror(-rc)));
     return {};
+}
+
+void unregister_telemetry() {
+    std::lock_guard lock(g_source_lock);
+    g_source = nullptr;
 }
 
 }  // namespace vtap::runtime

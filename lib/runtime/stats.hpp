@@ -31,7 +31,12 @@ std::string format_json(const StatsSnapshot& s);
 Result<void> write_json(const StatsSnapshot& s, const std::string& path);
 
 // Registers /vtap/stats; `source` is called on the telemetry thread and must
-// only read counters. Returns an error if telemetry is not running.
+// only read counters. Returns an error if telemetry is not running. The reply
+// nests names at their dots: "decap.wrong_port" is {"decap": {"wrong_port": N}}
+// (DPDK 22.11 allows only [A-Za-z0-9_/] in a name).
 Result<void> register_telemetry(std::function<StatsSnapshot()> source);
+// Detaches the source (DPDK cannot unregister a command): later requests get
+// an empty dict. Waits for a request in progress to finish.
+void unregister_telemetry();
 
 }  // namespace vtap::runtime

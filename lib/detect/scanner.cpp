@@ -1,0 +1,321 @@
+// Scanner (hot path) and its construction (cold, in create()).
+#include "detect/scanner.hpp"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "detect/header.hpp"
+
+namespace vtap::detect {
+
+namespace {
+
+// Suricata's default pcre match limits (detect.pcre.match-limit / -recursion).
+constexpr uint32_t kPcreMatchLimit = 3500;
+constexpr uint32_t kPcreDepthLimit = 1500;
+
+size_t stream_slot(GroupId g) { return g == GroupId::kStreamToClient ? 1 : 0; }
+
+GroupId packet_group(const PacketInfo& info) {
+    switch (info.proto) {
+        case kProtoTcp: return info.stream_added ? GroupId::kTcpPacket : GroupId::kTcpNoStream;
+        case kProtoUdp: return GroupId::kUdp;
+        case kProtoIcmp:
+        case kProtoIcmpV6: return GroupId::kIcmp;
+        default: return GroupId::kOther;
+    }
+}
+
+}  // namespace
+
+Result<Scanner> Scanner::create(std::shared_ptr<const Database> db, const ScannerOptions& opts) {
+    if (!db) return fail("detect", "scanner needs a database");
+    if (opts.window_bytes == 0) return fail("detect", "window_bytes must be > 0");
+    Scanner s;
+    s.db_ = std::move(db);
+    s.opts_ = opts;
+    for (size_t g = 0; g < kGroupCount; ++g) {
+        const Group& grp = s.db_->group(static_cast<GroupId>(g));
+        if (grp.db && hs_alloc_scratch(grp.db.get(), &s.scratch_) != HS_SUCCESS)
+            return fail(std::string("detect group ") + group_name(grp.id), "hs_alloc_scratch failed");
+    }
+    s.inspect_.match_data = pcre2_match_data_create(32, nullptr);
+    s.inspect_.match_context = pcre2_match_context_create(nullptr);
+    if (s.inspect_.match_data == nullptr || s.inspect_.match_context == nullptr) return fail("detect", "pcre2 allocation failed");
+    pcre2_set_match_limit(s.inspect_.match_context, kPcreMatchLimit);
+    pcre2_set_depth_limit(s.inspect_.match_context, kPcreDepthLimit);
+    const size_t n = s.db_->rules().size();
+    s.seen_.assign(n, 0);
+    s.slot_.assign(n, 0);
+    s.cand_.assign(n, 0);
+    s.cand_end_.assign(n, 0);
+    s.confirm_.assign(static_cast<size_t>(opts.window_bytes) + opts.max_chunk, 0);
+    for (auto& v : s.free_streams_) v.reserve(opts.stream_pool);
+    s.free_windows_.reserve(static_cast<size_t>(opts.stream_pool) * 2);
+    return s;
+}
+
+Scanner::Scanner(Scanner&& o) noexcept { *this = std::move(o); }
+
+Scanner& Scanner::operator=(Scanner&& o) noexcept {
+    if (this == &o) return *this;
+    release();
+    db_ = std::move(o.db_);
+    opts_ = o.opts_;
+    scratch_ = std::exchange(o.scratch_, nullptr);
+    inspect_ = std::exchange(o.inspect_, InspectScratch{});
+    epoch_ = o.epoch_;
+    seen_ = std::move(o.seen_);
+    slot_ = std::move(o.slot_);
+    cand_ = std::move(o.cand_);
+    cand_end_ = std::move(o.cand_end_);
+    confirm_ = std::move(o.confirm_);
+    for (size_t i = 0; i < 2; ++i) free_streams_[i] = std::exchange(o.free_streams_[i], {});
+    free_windows_ = std::exchange(o.free_windows_, {});
+    counters_ = o.counters_;
+    return *this;
+}
+
+Scanner::~Scanner() { release(); }
+
+void Scanner::release() noexcept {
+    for (auto& v : free_streams_) {
+        for (hs_stream_t* s : v) hs_close_stream(s, nullptr, nullptr, nullptr);
+        v.clear();
+    }
+    for (uint8_t* w : free_windows_) std::free(w);
+    free_windows_.clear();
+    if (scratch_ != nullptr) hs_free_scratch(scratch_);
+    scratch_ = nullptr;
+    if (inspect_.match_data != nullptr) pcre2_match_data_free(inspect_.match_data);
+    if (inspect_.match_context != nullptr) pcre2_match_context_free(inspect_.match_context);
+    inspect_ = {};
+}
+
+size_t Scanner::stream_bytes() const noexcept {
+    size_t hs = 0;
+    for (GroupId g : {GroupId::kStreamToServer, GroupId::kStreamToClient})
+        hs = std::max(hs, db_->stats().groups[static_cast<size_t>(g)].stream_state_bytes);
+    return hs + opts_.window_bytes;
+}
+
+void Scanner::begin_scan(const Group& g) noexcept {
+    group_ = &g;
+    ncand_ = 0;
+    if (++epoch_ == 0) {  // wrapped: forget every old epoch
+        std::fill(seen_.begin(), seen_.end(), 0);
+        epoch_ = 1;
+    }
+}
+
+void Scanner::nominate(uint32_t rule, uint64_t end) noexcept {
+    if (seen_[rule] == epoch_) {
+        cand_end_[slot_[rule]] = std::max(cand_end_[slot_[rule]], end);
+        return;
+    }
+    seen_[rule] = epoch_;
+    slot_[rule] = ncand_;
+    cand_[ncand_] = rule;
+    cand_end_[ncand_] = end;
+    ++ncand_;
+}
+
+void Scanner::nominate_pattern(unsigned id, uint64_t end) noexcept {
+    const Group& g = *group_;
+    for (uint32_t k = g.pattern_first[id]; k < g.pattern_first[id + 1]; ++k) nominate(g.pattern_rules[k], end);
+}
+
+int Scanner::on_match(unsigned id, unsigned long long, unsigned long long to, unsigned, void* ctx) {
+    static_cast<Scanner*>(ctx)->nominate_pattern(id, to);
+    return 0;  // keep scanning
+}
+
+void Scanner::push(uint32_t rule, bool from_stream, MatchSink& sink) noexcept {
+    const CompiledRule& r = db_->rules()[rule];
+    ++counters_.matches;
+    if (r.noalert) return;  // matched, but says nothing (no flowbits yet to make that useful)
+    if (!sink.push(Match{rule, r.sid, r.gid, r.rev, from_stream})) ++counters_.sink_full;
+}
+
+uint32_t Scanner::scan_packet(const PacketInfo& info, std::span<const uint8_t> payload, MatchSink& sink) noexcept {
+    ++counters_.packet_scans;
+    const Group& g = db_->group(packet_group(info));
+    if (!g.gate(info.src_port, info.dst_port)) {
+        ++counters_.gated;
+        return 0;
+    }
+    begin_scan(g);
+    if (g.db && !payload.empty()) {
+        counters_.bytes += payload.size();
+        if (hs_scan(g.db.get(), reinterpret_cast<const char*>(payload.data()), static_cast<unsigned>(payload.size()), 0,
+                    scratch_, &Scanner::on_match, this) != HS_SUCCESS)
+            ++counters_.hs_errors;
+    }
+    for (uint32_t r : g.always) nominate(r, 0);
+    counters_.candidates += ncand_;
+
+    uint32_t fired = 0;
+    const InspectInput in{payload, 0, 0};
+    for (uint32_t i = 0; i < ncand_; ++i) {
+        const CompiledRule& rule = db_->rules()[cand_[i]];
+        if (!header_matches(rule, info, true)) continue;
+        ++counters_.header_passed;
+        const bool conclusive = rule.anchor_conclusive && cand_end_[i] != 0;
+        if (!conclusive && !inspect_payload(rule, in, inspect_)) continue;
+        push(cand_[i], false, sink);
+        ++fired;
+    }
+    return fired;
+}
+
+bool Scanner::start_stream(StreamHandle& h, const PacketInfo& info) noexcept {
+    h.group = info.to_client ? GroupId::kStreamToClient : GroupId::kStreamToServer;
+    const Group& g = db_->group(h.group);
+    if ((!g.db && g.always.empty()) || !g.gate(info.src_port, info.dst_port)) {
+        h.state = StreamHandle::State::kIdle;
+        ++counters_.gated;
+        return false;
+    }
+    auto& pool = free_streams_[stream_slot(h.group)];
+    if (g.db) {
+        if (!pool.empty()) {
+            h.hs = pool.back();
+            pool.pop_back();
+        } else if (hs_open_stream(g.db.get(), 0, &h.hs) != HS_SUCCESS) {
+            h.hs = nullptr;
+        }
+    }
+    if (!free_windows_.empty()) {
+        h.window = free_windows_.back();
+        free_windows_.pop_back();
+    } else {
+        h.window = static_cast<uint8_t*>(std::malloc(opts_.window_bytes));
+    }
+    if ((g.db && h.hs == nullptr) || h.window == nullptr) {
+        close_stream(h);
+        h.state = StreamHandle::State::kFailed;
+        ++counters_.stream_open_failed;
+        return false;
+    }
+    h.state = StreamHandle::State::kActive;
+    ++counters_.streams_opened;
+    return true;
+}
+
+void Scanner::close_stream(StreamHandle& h) noexcept {
+    if (h.hs != nullptr) {
+        auto& pool = free_streams_[stream_slot(h.group)];
+        if (pool.size() < pool.capacity() && hs_reset_stream(h.hs, 0, nullptr, nullptr, nullptr) == HS_SUCCESS)
+            pool.push_back(h.hs);
+        else
+            hs_close_stream(h.hs, nullptr, nullptr, nullptr);
+    }
+    if (h.window != nullptr) {
+        if (free_windows_.size() < free_windows_.capacity()) free_windows_.push_back(h.window);
+        else std::free(h.window);
+    }
+    h = StreamHandle{};
+}
+
+void Scanner::remember(StreamHandle& h, uint32_t rule, uint64_t anchor_end, uint64_t window_start) noexcept {
+    uint32_t oldest = 0;
+    for (uint32_t i = 0; i < h.npending; ++i) {
+        if (h.pending[i].rule == rule) {
+            h.pending[i].anchor_end = std::max(h.pending[i].anchor_end, anchor_end);
+            return;
+        }
+        if (h.pending[i].anchor_end < h.pending[oldest].anchor_end) oldest = i;
+    }
+    // Drop entries whose anchor has left the window before evicting a live one.
+    uint32_t w = 0;
+    for (uint32_t i = 0; i < h.npending; ++i)
+        if (h.pending[i].anchor_end > window_start) h.pending[w++] = h.pending[i];
+    h.npending = static_cast<uint8_t>(w);
+    if (h.npending == StreamHandle::kMaxPending) {
+        ++counters_.pending_evicted;
+        h.pending[oldest] = {rule, anchor_end};
+        return;
+    }
+    h.pending[h.npending++] = {rule, anchor_end};
+}
+
+void Scanner::forget(StreamHandle& h, uint32_t rule) noexcept {
+    for (uint32_t i = 0; i < h.npending; ++i)
+        if (h.pending[i].rule == rule) {
+            h.pending[i] = h.pending[--h.npending];
+            return;
+        }
+}
+
+uint32_t Scanner::scan_stream(StreamHandle& h, std::span<const uint8_t> data, const PacketInfo& info, MatchSink& sink) noexcept {
+    if (data.empty()) return 0;
+    if (h.state == StreamHandle::State::kNew) start_stream(h, info);
+    if (h.state != StreamHandle::State::kActive) {
+        h.offset += data.size();
+        return 0;
+    }
+    ++counters_.stream_scans;
+    counters_.bytes += data.size();
+    const Group& g = db_->group(h.group);
+    begin_scan(g);
+    if (h.hs != nullptr && hs_scan_stream(h.hs, reinterpret_cast<const char*>(data.data()), static_cast<unsigned>(data.size()), 0,
+                                          scratch_, &Scanner::on_match, this) != HS_SUCCESS)
+        ++counters_.hs_errors;
+    const uint64_t window_start = h.offset - h.window_len;  // stream offset of window[0]
+    for (uint32_t i = 0; i < h.npending; ++i)
+        if (h.pending[i].anchor_end > window_start) nominate(h.pending[i].rule, h.pending[i].anchor_end);
+    for (uint32_t r : g.always) nominate(r, 0);
+    counters_.candidates += ncand_;
+
+    uint32_t fired = 0;
+    if (ncand_ != 0) {
+        // Confirm on window + chunk when it fits, else on the chunk alone.
+        InspectInput in{data, h.offset, 0};
+        if (h.window_len + data.size() <= confirm_.size()) {
+            std::memcpy(confirm_.data(), h.window, h.window_len);
+            std::memcpy(confirm_.data() + h.window_len, data.data(), data.size());
+            in = InspectInput{std::span<const uint8_t>(confirm_.data(), h.window_len + data.size()), window_start, h.window_len};
+        } else {
+            ++counters_.chunk_too_big;
+        }
+        for (uint32_t i = 0; i < ncand_; ++i) {
+            const uint32_t r = cand_[i];
+            const CompiledRule& rule = db_->rules()[r];
+            bool hit = header_matches(rule, info, false);
+            // An anchor that ends in this chunk and is the whole rule is a fresh match.
+            const bool conclusive = rule.anchor_conclusive && cand_end_[i] > h.offset;
+            if (hit) {
+                ++counters_.header_passed;
+                hit = conclusive || inspect_payload(rule, in, inspect_);
+            }
+            if (hit) {
+                forget(h, r);
+                push(r, true, sink);
+                ++fired;
+            } else if (cand_end_[i] != 0 && !conclusive) {
+                remember(h, r, cand_end_[i], window_start);
+            }
+        }
+    }
+
+    // Slide the window: keep the last window_bytes of (window + chunk).
+    const uint32_t cap = opts_.window_bytes;
+    if (data.size() >= cap) {
+        std::memcpy(h.window, data.data() + data.size() - cap, cap);
+        h.window_len = cap;
+    } else {
+        const auto n = static_cast<uint32_t>(data.size());
+        const uint32_t keep = std::min(h.window_len, cap - n);
+        std::memmove(h.window, h.window + h.window_len - keep, keep);
+        std::memcpy(h.window + keep, data.data(), n);
+        h.window_len = keep + n;
+    }
+    h.offset += data.size();
+    return fired;
+}
+
+}  // namespace vtap::detect

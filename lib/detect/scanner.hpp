@@ -1,0 +1,136 @@
+// Hot path: one Scanner per worker. It owns the Hyperscan scratch, the pcre2
+// match data and the per-scan candidate arrays, so scanning never allocates,
+// locks or throws. Hyperscan nominates candidates (the callback only
+// appends); each candidate then passes the header checks and the inspection
+// engine before it reaches the MatchSink. A rule fires at most once per
+// scan_packet call and at most once per scan_stream call (Suricata: once per
+// packet, and a stream rule once per inspected stream chunk).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include <hs/hs.h>
+
+#include "core/result.hpp"
+#include "detect/database.hpp"
+#include "detect/inspect.hpp"
+#include "detect/packet_info.hpp"
+
+namespace vtap::detect {
+
+struct ScannerOptions {
+    // Stream bytes kept per TCP direction so a candidate can be confirmed
+    // against what came before the current chunk. Matches whose keywords
+    // reach further back than this are missed. Counted as per-flow memory.
+    uint32_t window_bytes = 4096;
+    // Largest chunk confirmed together with the window; a bigger chunk is
+    // confirmed on its own (counted in detect.chunk_too_big).
+    uint32_t max_chunk = 65536;
+    // Closed streams (Hyperscan state + window) kept for reuse, so opening a
+    // stream allocates only when more streams are live than ever before.
+    uint32_t stream_pool = 4096;
+};
+
+// Per-worker, single writer. Names as in stats: detect.<field>.
+struct ScanCounters {
+    uint64_t packet_scans = 0;
+    uint64_t stream_scans = 0;
+    uint64_t bytes = 0;
+    uint64_t gated = 0;            // scans skipped: no rule of the group accepts these ports
+    uint64_t candidates = 0;       // rules nominated (Hyperscan, pending, always)
+    uint64_t header_passed = 0;    // candidates whose header checks passed (payload inspected)
+    uint64_t matches = 0;          // confirmed, pushed or not
+    uint64_t sink_full = 0;        // confirmed but the MatchSink was full
+    uint64_t hs_errors = 0;        // Hyperscan scan calls that failed
+    uint64_t chunk_too_big = 0;
+    uint64_t pending_evicted = 0;
+    uint64_t streams_opened = 0;
+    uint64_t stream_open_failed = 0;
+};
+
+// Detection state of one TCP direction. Lives in the flow entry; opened and
+// closed through the Scanner that scans it (and only that one).
+struct StreamHandle {
+    static constexpr uint32_t kMaxPending = 8;
+    enum class State : uint8_t { kNew, kActive, kIdle, kFailed };
+
+    // A rule whose anchor matched but whose other keywords did not (yet): it
+    // is re-tried on later chunks while the anchor is still in the window.
+    struct Pending {
+        uint32_t rule = 0;
+        uint64_t anchor_end = 0;  // stream offset just past the anchor match
+    };
+
+    hs_stream_t* hs = nullptr;
+    uint8_t* window = nullptr;
+    uint64_t offset = 0;        // stream bytes scanned so far
+    uint32_t window_len = 0;
+    State state = State::kNew;  // kIdle: no rule can fire here (ports, empty group)
+    GroupId group = GroupId::kStreamToServer;
+    uint8_t npending = 0;
+    Pending pending[kMaxPending];
+};
+
+class Scanner {
+public:
+    static Result<Scanner> create(std::shared_ptr<const Database> db, const ScannerOptions& opts = {});
+
+    Scanner(Scanner&&) noexcept;
+    Scanner& operator=(Scanner&&) noexcept;
+    Scanner(const Scanner&) = delete;
+    Scanner& operator=(const Scanner&) = delete;
+    ~Scanner();
+
+    // Block mode over one packet's payload: UDP, ICMP, other IP, and TCP
+    // packet-level rules (plus TCP stream rules when !info.stream_added).
+    // Returns the number of matches confirmed.
+    uint32_t scan_packet(const PacketInfo& info, std::span<const uint8_t> payload, MatchSink& sink) noexcept;
+
+    // Stream mode: `data` are the next in-order bytes of one TCP direction;
+    // `info` describes the packet that carried them. The direction (and so
+    // the database) is fixed by the first call's info.to_client.
+    StreamHandle open_stream() noexcept { return StreamHandle{}; }
+    uint32_t scan_stream(StreamHandle& h, std::span<const uint8_t> data, const PacketInfo& info, MatchSink& sink) noexcept;
+    void close_stream(StreamHandle& h) noexcept;
+
+    // Memory one open stream costs beyond its flow entry: Hyperscan stream
+    // state (largest of the two directions) + window.
+    size_t stream_bytes() const noexcept;
+
+    const ScanCounters& counters() const noexcept { return counters_; }
+    const Database& database() const noexcept { return *db_; }
+
+private:
+    Scanner() = default;
+    void release() noexcept;
+    void begin_scan(const Group& g) noexcept;
+    void nominate(uint32_t rule, uint64_t end) noexcept;
+    void nominate_pattern(unsigned id, uint64_t end) noexcept;
+    bool start_stream(StreamHandle& h, const PacketInfo& info) noexcept;
+    void remember(StreamHandle& h, uint32_t rule, uint64_t anchor_end, uint64_t window_start) noexcept;
+    static void forget(StreamHandle& h, uint32_t rule) noexcept;
+    void push(uint32_t rule, bool from_stream, MatchSink& sink) noexcept;
+
+    static int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned flags, void* ctx);
+
+    std::shared_ptr<const Database> db_;
+    ScannerOptions opts_;
+    hs_scratch_t* scratch_ = nullptr;
+    InspectScratch inspect_;
+    const Group* group_ = nullptr;  // group of the scan in progress (for the callback)
+    uint32_t epoch_ = 0;
+    std::vector<uint32_t> seen_;    // per rule: epoch it was nominated in
+    std::vector<uint32_t> slot_;    // per rule: index in cand_ for that epoch
+    std::vector<uint32_t> cand_;
+    std::vector<uint64_t> cand_end_;  // anchor end offset (0: not from an anchor)
+    uint32_t ncand_ = 0;
+    std::vector<uint8_t> confirm_;    // window + chunk, contiguous
+    std::vector<hs_stream_t*> free_streams_[2];
+    std::vector<uint8_t*> free_windows_;
+    ScanCounters counters_;
+};
+
+}  // namespace vtap::detect

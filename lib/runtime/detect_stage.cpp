@@ -1,0 +1,268 @@
+// Hot path of detection on a worker. Read top to bottom: process() builds the
+// packet's facts, scans it, hands TCP payload to reassembly (whose in-order
+// chunks reach on_chunk -> scan_stream), then publishes the matches.
+#include "runtime/detect_stage.hpp"
+
+#include <cstring>
+#include <ctime>
+#include <netinet/in.h>
+
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#include "core/pkt_meta.hpp"
+#include "flow/tcp.hpp"
+
+namespace vtap::runtime {
+
+struct DetectStage::Packet {
+    const uint8_t* frame;
+    uint32_t len;                // contiguous bytes at frame (first segment)
+    const PktMeta* meta;
+    flow::Flow* flow;
+    flow::Direction dir;
+    detect::PacketInfo info;
+    std::span<const uint8_t> payload;
+};
+
+namespace {
+
+uint64_t wall_ns() noexcept {
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);  // vDSO: no syscall
+    return uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
+}
+
+void fill_addresses(const uint8_t* frame, const PktMeta& m, detect::PacketInfo& info) noexcept {
+    const uint8_t* ip = frame + m.l3_off;
+    if (m.l3 == static_cast<uint8_t>(L3Type::kIpv4)) {
+        info.src.family = info.dst.family = 4;
+        std::memcpy(info.src.bytes.data(), ip + 12, 4);
+        std::memcpy(info.dst.bytes.data(), ip + 16, 4);
+        info.ttl = ip[8];
+    } else {
+        info.src.family = info.dst.family = 6;
+        std::memcpy(info.src.bytes.data(), ip + 8, 16);
+        std::memcpy(info.dst.bytes.data(), ip + 24, 16);
+        info.ttl = ip[7];
+    }
+}
+
+void fill_l4(const uint8_t* frame, const PktMeta& m, detect::PacketInfo& info) noexcept {
+    info.proto = m.l4_proto;
+    if (!(m.flags & kFlagL4Header)) return;
+    const uint8_t* l4 = frame + m.l4_off;
+    switch (m.l4_proto) {
+    case IPPROTO_TCP:
+        info.tcp_flags = l4[13];
+        [[fallthrough]];
+    case IPPROTO_UDP:
+    case IPPROTO_SCTP:
+        info.src_port = uint16_t(l4[0] << 8 | l4[1]);
+        info.dst_port = uint16_t(l4[2] << 8 | l4[3]);
+        break;
+    case IPPROTO_ICMP:
+    case IPPROTO_ICMPV6:
+        info.icmp_type = l4[0];
+        info.icmp_code = l4[1];
+        break;
+    default:
+        break;
+    }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DetectStage>> DetectStage::create(uint16_t worker, const flow::FlowConfig& fc,
+                                                         std::shared_ptr<const detect::Database> db,
+                                                         const ClassMap* classes, alert::AlertQueue* alerts,
+                                                         uint16_t port) {
+    auto st = std::unique_ptr<DetectStage>(new DetectStage());
+    st->worker_ = worker;
+    st->port_ = port;
+    flow::FlowConfig cfg = fc;
+    cfg.worker = worker;
+    auto table = flow::FlowTable::create(cfg);
+    if (!table) return std::unexpected(table.error());
+    st->flows_ = std::move(*table);
+    st->flows_->set_close_hook(&DetectStage::on_close, st.get());
+    auto sc = detect::Scanner::create(db);
+    if (!sc) return std::unexpected(sc.error());
+    st->scanner_ = std::make_unique<detect::Scanner>(std::move(*sc));
+    st->db_ = std::move(db);
+    st->classes_ = classes;
+    st->alerts_ = alerts;
+    const size_t n = size_t{cfg.capacity} * 2;
+    st->handles_.resize(n);
+    st->free_handles_.reserve(n);
+    for (size_t i = n; i-- > 0;) st->free_handles_.push_back(static_cast<uint32_t>(i));
+    // net_pcap stamps each mbuf with the capture time: detection then runs on
+    // the capture's clock (flow timeouts, EVE timestamps), as Suricata does.
+    st->ts_offset_ = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
+    int bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
+    st->ts_flag_ = bit >= 0 ? (uint64_t{1} << bit) : 0;
+    return st;
+}
+
+DetectStage::~DetectStage() {
+    flows_.reset();  // closes every flow: on_close releases its stream handles
+}
+
+detect::StreamHandle* DetectStage::handle(flow::Flow& f, flow::Direction d) noexcept {
+    void*& slot = f.user[flow::index(d)];
+    if (slot) return static_cast<detect::StreamHandle*>(slot);
+    if (free_handles_.empty()) {
+        ctr_.no_stream_handle++;
+        return nullptr;
+    }
+    detect::StreamHandle* h = &handles_[free_handles_.back()];
+    free_handles_.pop_back();
+    *h = scanner_->open_stream();
+    slot = h;
+    return h;
+}
+
+void DetectStage::on_close(void* ctx, flow::Flow& f, flow::CloseReason) noexcept {
+    auto* self = static_cast<DetectStage*>(ctx);
+    for (void*& slot : f.user) {
+        if (!slot) continue;
+        auto* h = static_cast<detect::StreamHandle*>(slot);
+        self->scanner_->close_stream(*h);
+        self->free_handles_.push_back(static_cast<uint32_t>(h - self->handles_.data()));
+        slot = nullptr;
+    }
+}
+
+void DetectStage::on_chunk(void* ctx, flow::Flow& f, flow::Direction d, const flow::StreamChunk& c) noexcept {
+    auto* self = static_cast<DetectStage*>(ctx);
+    const Packet& p = *self->current_;
+    detect::StreamHandle* h = self->handle(f, d);
+    if (!h) return;
+    if (c.event == flow::StreamEvent::kGap) {
+        // Bytes after a hole do not continue the stream: start a new one.
+        self->scanner_->close_stream(*h);
+        *h = self->scanner_->open_stream();
+        return;
+    }
+    detect::PacketInfo info = p.info;
+    if (d != p.dir) {  // an ACK released the other direction's buffered bytes
+        std::swap(info.src, info.dst);
+        std::swap(info.src_port, info.dst_port);
+        info.to_server = d == flow::Direction::kToServer;
+        info.to_client = !info.to_server;
+    }
+    self->scanner_->scan_stream(*h, c.bytes, info, self->sink_);
+}
+
+void DetectStage::publish(const Packet& p, const detect::Match& match) noexcept {
+    alert::AlertRecord r;
+    const PktMeta& m = *p.meta;
+    r.ts_ns = p.info.ts_ns;
+    r.flow_id = p.flow ? p.flow->flow_id : 0;
+    if (p.info.src.family == 4) {
+        r.family = 4;
+        std::memcpy(r.src_addr.data(), p.info.src.bytes.data(), 4);
+        std::memcpy(r.dst_addr.data(), p.info.dst.bytes.data(), 4);
+    } else {
+        r.set_ipv6(p.info.src.bytes.data(), p.info.dst.bytes.data());
+    }
+    const bool icmp = m.l4_proto == IPPROTO_ICMP || m.l4_proto == IPPROTO_ICMPV6;
+    r.src_port = icmp ? p.info.icmp_type : p.info.src_port;
+    r.dst_port = icmp ? p.info.icmp_code : p.info.dst_port;
+    r.ip_proto = m.l4_proto;
+    r.direction = !p.flow ? alert::Direction::kUnknown
+                  : p.dir == flow::Direction::kToServer ? alert::Direction::kToServer
+                                                         : alert::Direction::kToClient;
+    r.tunneled = true;
+    r.vni = Vni(m.vni);
+    r.tap_src = m.tap_src;
+    r.tap_dst = m.tap_dst;
+    r.gid = match.gid;
+    r.sid = match.sid;
+    r.rev = match.rev;
+    r.worker = WorkerId(worker_);
+    r.port = PortId(port_);
+    const rules::Rule& rule = db_->source(match.rule);
+    r.priority = rule.priority;
+    r.msg.set(rule.msg);
+    r.class_name.set(rule.classtype);
+    if (classes_) {
+        if (auto it = classes_->find(rule.classtype); it != classes_->end()) r.class_desc.set(it->second.first);
+    }
+    r.payload.set(p.payload.data(), p.payload.size());
+    ctr_.alerts++;
+    if (!alerts_ || !alerts_->publish(r)) ctr_.alerts_dropped++;
+}
+
+void DetectStage::process(rte_mbuf* mb, uint64_t now_ns) noexcept {
+    Packet p{};
+    p.frame = rte_pktmbuf_mtod(mb, const uint8_t*);
+    p.len = mb->data_len;
+    p.meta = &pkt_meta(mb);
+    const PktMeta& m = *p.meta;
+    if (mb->nb_segs > 1) ctr_.multi_segment++;
+    if (ts_offset_ >= 0 && (mb->ol_flags & ts_flag_))
+        now_ns = *RTE_MBUF_DYNFIELD(mb, ts_offset_, const uint64_t*);
+    last_now_ns_ = now_ns;
+
+    fill_addresses(p.frame, m, p.info);
+    fill_l4(p.frame, m, p.info);
+    const uint32_t poff = m.payload_off < p.len ? m.payload_off : p.len;
+    p.payload = {p.frame + poff, p.len - poff};
+    p.info.dsize = static_cast<uint16_t>(p.payload.size());
+    p.info.ts_ns = now_ns;
+
+    const flow::Lookup lk = flows_->lookup_or_create(p.frame, m, now_ns);
+    p.flow = lk.flow;
+    p.dir = lk.dir;
+    flow::TcpSegment seg;
+    const bool tcp = p.flow && flow::parse_tcp(p.frame, p.len, m, seg);
+    if (p.flow) {
+        p.info.has_flow = true;
+        p.info.to_server = lk.dir == flow::Direction::kToServer;
+        p.info.to_client = !p.info.to_server;
+        const bool both_ways = p.flow->dir[0].packets && p.flow->dir[1].packets;
+        p.info.established = m.l4_proto == IPPROTO_TCP ? p.flow->state == flow::FlowState::kEstablished : both_ways;
+        p.info.stream_added = tcp && !seg.payload.empty() && !(p.flow->flags & flow::kFlowUntracked);
+    }
+
+    current_ = &p;
+    scanner_->scan_packet(p.info, p.payload, sink_);
+    if (tcp) {
+        flows_->tcp_segment(*p.flow, p.dir, seg, now_ns, flow::Sink{&DetectStage::on_chunk, this});
+        // The segment may have completed the handshake.
+        p.info.established = p.flow->state == flow::FlowState::kEstablished;
+    }
+    for (const detect::Match& match : sink_) publish(p, match);
+    sink_.clear();
+    current_ = nullptr;
+}
+
+void DetectStage::on_burst(rte_mbuf** pkts, uint16_t n, WorkerCounters&) noexcept {
+    const uint64_t now = wall_ns();
+    for (uint16_t i = 0; i < n; i++) process(pkts[i], now);
+}
+
+void DetectStage::on_idle() noexcept {
+    // Expire on the clock the packets run on (capture time offline).
+    const uint64_t now = ts_offset_ >= 0 && last_now_ns_ ? last_now_ns_ : wall_ns();
+    flows_->expire(now, 64);
+}
+
+void DetectStage::append_stats(const std::string& prefix, StatList& out) const {
+    flows_->counters().visit([&](const char* name, uint64_t v) { out.emplace_back(prefix + name, v); });
+    const auto& s = scanner_->counters();
+    out.emplace_back(prefix + "detect.packet_scans", s.packet_scans);
+    out.emplace_back(prefix + "detect.stream_scans", s.stream_scans);
+    out.emplace_back(prefix + "detect.bytes", s.bytes);
+    out.emplace_back(prefix + "detect.candidates", s.candidates);
+    out.emplace_back(prefix + "detect.matches", s.matches);
+    out.emplace_back(prefix + "detect.sink_full", s.sink_full);
+    out.emplace_back(prefix + "detect.hs_errors", s.hs_errors);
+    out.emplace_back(prefix + "detect.stream_handles_exhausted", ctr_.no_stream_handle);
+    out.emplace_back(prefix + "detect.multi_segment", ctr_.multi_segment);
+    out.emplace_back(prefix + "alert.generated", ctr_.alerts);
+    out.emplace_back(prefix + "alert.dropped", ctr_.alerts_dropped);
+}
+
+}  // namespace vtap::runtime

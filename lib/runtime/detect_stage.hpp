@@ -1,0 +1,73 @@
+// The worker stage that does detection: per packet, find the flow
+// (lib/flow), scan the packet (lib/detect block mode), feed TCP payload to
+// reassembly and the in-order bytes to the direction's Hyperscan stream, and
+// publish every confirmed match as an AlertRecord (lib/alert) without
+// blocking. One instance per worker; nothing shared but the immutable
+// compiled Database.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "alert/alert_queue.hpp"
+#include "alert/alert_record.hpp"
+#include "detect/database.hpp"
+#include "detect/scanner.hpp"
+#include "flow/flow_table.hpp"
+#include "runtime/worker_stage.hpp"
+
+namespace vtap::runtime {
+
+// classtype name -> (description, priority), from classification.config.
+using ClassMap = std::map<std::string, std::pair<std::string, uint8_t>>;
+
+class DetectStage final : public WorkerStage {
+public:
+    static Result<std::unique_ptr<DetectStage>> create(uint16_t worker, const flow::FlowConfig& fc,
+                                                       std::shared_ptr<const detect::Database> db,
+                                                       const ClassMap* classes, alert::AlertQueue* alerts,
+                                                       uint16_t port);
+    ~DetectStage() override;
+    void on_burst(rte_mbuf** pkts, uint16_t n, WorkerCounters& ctr) noexcept override;
+    void on_idle() noexcept override;
+    void append_stats(const std::string& prefix, StatList& out) const override;
+
+    // Counters of this stage (single writer: the worker).
+    struct Counters {
+        uint64_t alerts = 0;           // alert.generated: matches turned into records
+        uint64_t alerts_dropped = 0;   // alert.dropped: queue full
+        uint64_t no_stream_handle = 0; // detect.stream_handles_exhausted
+        uint64_t multi_segment = 0;    // detect.multi_segment: payload past the first mbuf segment not scanned
+    };
+
+private:
+    struct Packet;  // the packet being processed (for the stream sink callback)
+    DetectStage() = default;
+    void process(rte_mbuf* m, uint64_t now_ns) noexcept;
+    void publish(const Packet& p, const detect::Match& match) noexcept;
+    detect::StreamHandle* handle(flow::Flow& f, flow::Direction d) noexcept;
+    static void on_chunk(void* ctx, flow::Flow& f, flow::Direction d, const flow::StreamChunk& c) noexcept;
+    static void on_close(void* ctx, flow::Flow& f, flow::CloseReason why) noexcept;
+
+    uint16_t worker_ = 0;
+    uint16_t port_ = 0;
+    std::unique_ptr<flow::FlowTable> flows_;
+    std::unique_ptr<detect::Scanner> scanner_;
+    std::shared_ptr<const detect::Database> db_;
+    const ClassMap* classes_ = nullptr;
+    alert::AlertQueue* alerts_ = nullptr;
+    detect::MatchSink sink_;
+    // Stream handles for the flows' two directions, preallocated: flow
+    // capacity x 2, linked through a free list of indexes.
+    std::vector<detect::StreamHandle> handles_;
+    std::vector<uint32_t> free_handles_;
+    const Packet* current_ = nullptr;
+    uint64_t last_now_ns_ = 0;
+    int ts_offset_ = -1;      // rte_mbuf timestamp dynfield (net_pcap: capture time), -1 = none
+    uint64_t ts_flag_ = 0;
+    Counters ctr_;
+};
+
+}  // namespace vtap::runtime

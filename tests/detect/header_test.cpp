@@ -1,0 +1,157 @@
+// Header checks: protocol, addresses, ports, bidirectional rules, flow
+// direction and state, dsize, ttl, itype/icode, TCP flags, port gates.
+#include "tests/detect/detect_fixture.hpp"
+
+using namespace vtap;
+using namespace vtap::detect;
+using namespace vtap::detect::test;
+
+namespace {
+
+rules::Rule with(rules::Rule r, auto&& edit) {
+    edit(r);
+    return r;
+}
+
+PacketInfo icmp_info(uint8_t type, uint8_t code) {
+    PacketInfo p = tcp_info();
+    p.proto = kProtoIcmp;
+    p.src_port = p.dst_port = 0;
+    p.icmp_type = type;
+    p.icmp_code = code;
+    return p;
+}
+
+rules::PortSpec ports(uint16_t lo, uint16_t hi) {
+    rules::PortSpec s;
+    s.any = false;
+    s.include.push_back({lo, hi});
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("detect dsize is checked against the packet payload length", "[detect]") {
+    Engine e({with(rule(1, {C("ab")}), [](auto& r) { r.dsize = rules::NumCheck{rules::CmpOp::kRange, 2, 5}; }),
+              with(rule(2), [](auto& r) { r.dsize = rules::NumCheck{rules::CmpOp::kEq, 0}; })});
+    CHECK(e.packet("abc") == Sids{1});
+    CHECK(e.packet("ab").empty());     // range is exclusive
+    CHECK(e.packet("abcde").empty());
+    PacketInfo empty = tcp_info();
+    empty.dsize = 0;
+    CHECK(e.scanner->scan_packet(empty, {}, e.sink) == 1);
+    CHECK(e.drain() == Sids{2});
+}
+
+TEST_CASE("detect ttl compares the IP TTL", "[detect]") {
+    Engine e({with(rule(1), [](auto& r) { r.ttl = rules::NumCheck{rules::CmpOp::kLess, 5}; })});
+    PacketInfo p = tcp_info();
+    p.ttl = 4;
+    CHECK(e.packet("x", p) == Sids{1});
+    p.ttl = 5;
+    CHECK(e.packet("x", p).empty());
+}
+
+TEST_CASE("detect itype and icode match ICMP packets only", "[detect]") {
+    Engine e({with(rule(1, {}, rules::Proto::kIcmp), [](auto& r) {
+                  r.itype = rules::NumCheck{rules::CmpOp::kEq, 8};
+                  r.icode = rules::NumCheck{rules::CmpOp::kEq, 0};
+              }),
+              with(rule(2, {}, rules::Proto::kIp), [](auto& r) { r.itype = rules::NumCheck{rules::CmpOp::kEq, 8}; })});
+    CHECK(e.packet("ping", icmp_info(8, 0)) == Sids{1, 2});
+    CHECK(e.packet("ping", icmp_info(8, 1)) == Sids{2});
+    CHECK(e.packet("ping", icmp_info(0, 0)).empty());
+    CHECK(e.packet("ping", tcp_info()).empty());  // an ip rule with itype never matches TCP
+}
+
+TEST_CASE("detect TCP flags: exact, plus, any-of, not, and ignored bits", "[detect]") {
+    auto flags = [](uint8_t bits, char mod, uint8_t ignore = 0) {
+        return [=](rules::Rule& r) { r.flags = rules::TcpFlags{bits, ignore, mod}; };
+    };
+    Engine e({with(rule(1), flags(0x02, 0)),            // S
+              with(rule(2), flags(0x12, 0)),            // SA
+              with(rule(3), flags(0x02, '+')),          // S+
+              with(rule(4), flags(0x05, '*')),          // FR*
+              with(rule(5), flags(0x02, '!')),          // !S
+              with(rule(6), flags(0x02, 0, 0xc0))});    // S,CE
+    PacketInfo p = tcp_info();
+    p.tcp_flags = 0x02;
+    CHECK(e.packet("", p) == Sids{1, 3, 6});
+    p.tcp_flags = 0x12;
+    CHECK(e.packet("", p) == Sids{2, 3});
+    p.tcp_flags = 0x04;
+    CHECK(e.packet("", p) == Sids{4, 5});
+    p.tcp_flags = 0x42;  // SYN + ECE: ECE ignored by rule 6
+    CHECK(e.packet("", p) == Sids{3, 6});
+}
+
+TEST_CASE("detect flow to_server, to_client and established follow the packet's flow facts", "[detect]") {
+    Engine e({with(rule(1, {C("x")}), [](auto& r) { r.flow.to_server = true; }),
+              with(rule(2, {C("x")}), [](auto& r) { r.flow.to_client = true; }),
+              with(rule(3, {C("x")}), [](auto& r) { r.flow.not_established = true; })});
+    PacketInfo p = tcp_info();
+    CHECK(e.packet("x", p) == Sids{1});
+    p.to_server = false;
+    p.to_client = true;
+    CHECK(e.packet("x", p) == Sids{2});
+    p.established = false;
+    CHECK(e.packet("x", p) == Sids{2, 3});
+    p.has_flow = false;  // flow keywords never match without a flow
+    CHECK(e.packet("x", p).empty());
+}
+
+TEST_CASE("detect addresses with include and exclude lists, and bidirectional rules", "[detect]") {
+    rules::AddrSpec net;
+    net.any = false;
+    net.include.push_back(rules::Cidr{4, {198, 18, 0, 0}, 24});
+    net.exclude.push_back(rules::Cidr{4, {198, 18, 0, 2}, 32});
+    Engine e({with(rule(1, {C("x")}), [&](auto& r) { r.src = net; }),
+              with(rule(2, {C("x")}), [&](auto& r) { r.dst = net; }),
+              with(rule(3, {C("x")}), [&](auto& r) {
+                  r.dst = net;
+                  r.bidirectional = true;
+              })});
+    PacketInfo p = tcp_info();  // 198.18.0.1 -> 198.18.0.2
+    CHECK(e.packet("x", p) == Sids{1, 3});
+    std::swap(p.src, p.dst);
+    CHECK(e.packet("x", p) == Sids{2, 3});
+}
+
+TEST_CASE("detect ports and the group port gate skip scans no rule can match", "[detect]") {
+    Engine e({with(rule(1, {C("x")}), [](auto& r) { r.dst_ports = ports(80, 80); }),
+              with(rule(2, {C("x")}, rules::Proto::kUdp), [](auto& r) { r.dst_ports = ports(53, 53); })});
+    PacketInfo p = tcp_info();
+    CHECK(e.packet("x", p) == Sids{1});
+    p.dst_port = 81;
+    const auto gated = e.scanner->counters().gated;
+    CHECK(e.packet("x", p).empty());
+    CHECK(e.scanner->counters().gated == gated + 1);
+    p.proto = kProtoUdp;
+    p.dst_port = 53;
+    CHECK(e.packet("x", p) == Sids{2});
+}
+
+TEST_CASE("detect a header-only rule fires on every packet whose header matches", "[detect]") {
+    Engine e({with(rule(1, {}, rules::Proto::kUdp), [](auto& r) { r.dst_ports = ports(53, 53); })});
+    PacketInfo p = tcp_info();
+    p.proto = kProtoUdp;
+    p.dst_port = 53;
+    CHECK(e.packet("", p) == Sids{1});
+    CHECK(e.packet("anything", p) == Sids{1});
+    CHECK(e.db->stats().header_only == 1);
+}
+
+TEST_CASE("detect noalert rules match but put nothing in the sink", "[detect]") {
+    Engine e({with(rule(1, {C("x")}), [](auto& r) { r.noalert = true; })});
+    CHECK(e.packet("x").empty());
+    CHECK(e.scanner->counters().matches == 1);
+}
+
+TEST_CASE("detect counts matches that find the sink full", "[detect]") {
+    std::vector<rules::Rule> many;
+    for (uint32_t i = 1; i <= MatchSink::kCapacity + 3; ++i) many.push_back(rule(i, {C("hit")}));
+    Engine e(many);
+    CHECK(e.packet("hit").size() == MatchSink::kCapacity);
+    CHECK(e.sink.dropped() == 3);
+    CHECK(e.scanner->counters().sink_full == 3);
+}

@@ -1,0 +1,165 @@
+// Stream mode: signatures split across chunks, firing once per chunk where
+// they match and never again on bytes already inspected, pending anchors,
+// the window limit, only_stream / no_stream / stream_added routing.
+#include "tests/detect/detect_fixture.hpp"
+
+using namespace vtap;
+using namespace vtap::detect;
+using namespace vtap::detect::test;
+
+namespace {
+
+rules::Rule with(rules::Rule r, auto&& edit) {
+    edit(r);
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("detect fires a content split across two stream chunks, on the second", "[detect][stream]") {
+    Engine e({rule(1, {C("ATTACK")})});
+    StreamHandle h = e.scanner->open_stream();
+    CHECK(e.stream(h, "xxxxATT").empty());
+    CHECK(e.stream(h, "ACKyyyy") == Sids{1});
+    CHECK(e.stream(h, "zzzz").empty());
+    e.scanner->close_stream(h);
+    CHECK(e.scanner->counters().streams_opened == 1);
+}
+
+TEST_CASE("detect a split content is not seen by per-packet scanning", "[detect][stream]") {
+    Engine e({rule(1, {C("ATTACK")})});
+    CHECK(e.packet("xxxxATT").empty());
+    CHECK(e.packet("ACKyyyy").empty());
+}
+
+TEST_CASE("detect fires a stream rule once per chunk it matches in, not again on old bytes", "[detect][stream]") {
+    Engine e({rule(1, {C("evil")})});
+    StreamHandle h = e.scanner->open_stream();
+    CHECK(e.stream(h, "evil evil evil") == Sids{1});
+    CHECK(e.stream(h, "benign").empty());
+    CHECK(e.stream(h, "more evil") == Sids{1});
+    e.scanner->close_stream(h);
+}
+
+TEST_CASE("detect confirms relative chains that span chunks", "[detect][stream]") {
+    Engine e({rule(1, {C("USER "), C("root").distance(0).within(10)})});
+    StreamHandle h = e.scanner->open_stream();
+    CHECK(e.stream(h, "220 hi\r\nUSER ").empty());
+    CHECK(e.stream(h, "root\r\n") == Sids{1});
+    e.scanner->close_stream(h);
+}
+
+TEST_CASE("detect re-tries a rule whose anchor came before the rest of its keywords", "[detect][stream]") {
+    // The anchor is the longest content, "password=", seen in chunk 1; the
+    // short content arrives in chunk 2 where Hyperscan reports nothing.
+    Engine e({rule(1, {C("password="), C("&").distance(0)})});
+    StreamHandle h = e.scanner->open_stream();
+    CHECK(e.stream(h, "POST x password=hunter2").empty());
+    CHECK(e.stream(h, "&submit=1") == Sids{1});
+    CHECK(e.stream(h, "&again").empty());  // fired; the anchor is not pending any more
+    e.scanner->close_stream(h);
+}
+
+TEST_CASE("detect misses a relative chain that reaches beyond the stream window", "[detect][stream]") {
+    ScannerOptions small;
+    small.window_bytes = 16;
+    Engine e({rule(1, {C("BEGIN"), C("END").distance(0)})}, {}, small);
+    StreamHandle h = e.scanner->open_stream();
+    CHECK(e.stream(h, "BEGIN").empty());
+    CHECK(e.stream(h, std::string(32, '.')).empty());
+    CHECK(e.stream(h, "END").empty());  // BEGIN left the 16-byte window: documented limit
+    e.scanner->close_stream(h);
+}
+
+TEST_CASE("detect offset and depth are absolute stream positions in stream mode", "[detect][stream]") {
+    Engine e({rule(1, {C("MAGIC").depth(8)}), rule(2, {C("TAIL").offset(10)})});
+    StreamHandle h = e.scanner->open_stream();
+    CHECK(e.stream(h, "abcMA").empty());
+    CHECK(e.stream(h, "GIC TAIL") == Sids{1});  // MAGIC ends at 8; TAIL starts at 9 < 10
+    CHECK(e.stream(h, "MAGIC TAIL") == Sids{2});
+    e.scanner->close_stream(h);
+}
+
+TEST_CASE("detect stream rules skip packets added to a stream and see packets that were not", "[detect][stream]") {
+    Engine e({rule(1, {C("evil")})});
+    PacketInfo p = tcp_info();
+    p.stream_added = true;
+    CHECK(e.packet("evil", p).empty());
+    p.stream_added = false;
+    CHECK(e.packet("evil", p) == Sids{1});
+}
+
+TEST_CASE("detect only_stream rules fire on stream data only, no_stream rules on packets only", "[detect][stream]") {
+    Engine e({with(rule(1, {C("evil")}), [](auto& r) { r.flow.only_stream = true; }),
+              with(rule(2, {C("evil")}), [](auto& r) { r.flow.no_stream = true; })});
+    PacketInfo p = tcp_info();
+    p.stream_added = false;
+    CHECK(e.packet("evil", p) == Sids{2});
+    p.stream_added = true;
+    CHECK(e.packet("evil", p) == Sids{2});
+    StreamHandle h = e.scanner->open_stream();
+    CHECK(e.stream(h, "evil") == Sids{1});
+    e.scanner->close_stream(h);
+}
+
+TEST_CASE("detect dsize rules are packet-level even on TCP streams", "[detect][stream]") {
+    Engine e({with(rule(1, {C("evil")}), [](auto& r) { r.dsize = rules::NumCheck{rules::CmpOp::kGreater, 3}; })});
+    StreamHandle h = e.scanner->open_stream();
+    CHECK(e.stream(h, "evil").empty());
+    e.scanner->close_stream(h);
+    PacketInfo p = tcp_info();
+    p.stream_added = true;
+    CHECK(e.packet("evil", p) == Sids{1});
+}
+
+TEST_CASE("detect each stream direction uses its own rules and state", "[detect][stream]") {
+    Engine e({with(rule(1, {C("GET")}), [](auto& r) { r.flow.to_server = true; }),
+              with(rule(2, {C("200 OK")}), [](auto& r) { r.flow.to_client = true; })});
+    CHECK(e.db->stats().groups[static_cast<size_t>(GroupId::kStreamToServer)].rules == 1);
+    CHECK(e.db->stats().groups[static_cast<size_t>(GroupId::kStreamToClient)].rules == 1);
+    StreamHandle ts = e.scanner->open_stream(), tc = e.scanner->open_stream();
+    PacketInfo c2s = tcp_info();
+    PacketInfo s2c = tcp_info();
+    std::swap(s2c.src, s2c.dst);
+    std::swap(s2c.src_port, s2c.dst_port);
+    s2c.to_server = false;
+    s2c.to_client = true;
+    CHECK(e.stream(ts, "GET / HTTP/1.1\r\n200 OK", c2s) == Sids{1});
+    CHECK(e.stream(tc, "HTTP/1.1 200 OK GET", s2c) == Sids{2});
+    e.scanner->close_stream(ts);
+    e.scanner->close_stream(tc);
+}
+
+TEST_CASE("detect a closed stream's state is reused without leaking matches into the next", "[detect][stream]") {
+    Engine e({rule(1, {C("ATTACK")})});
+    StreamHandle a = e.scanner->open_stream();
+    CHECK(e.stream(a, "xxATT").empty());
+    e.scanner->close_stream(a);
+    StreamHandle b = e.scanner->open_stream();
+    CHECK(e.stream(b, "ACK").empty());  // "ATT" belonged to the closed stream
+    CHECK(e.stream(b, "ATTACK") == Sids{1});
+    e.scanner->close_stream(b);
+    CHECK(e.scanner->counters().streams_opened == 2);
+    CHECK(e.scanner->stream_bytes() >= 4096);
+}
+
+TEST_CASE("detect a stream whose ports no rule accepts is not scanned at all", "[detect][stream]") {
+    Engine e({with(rule(1, {C("evil")}), [](auto& r) {
+        r.dst_ports.any = false;
+        r.dst_ports.include.push_back({443, 443});
+    })});
+    StreamHandle h = e.scanner->open_stream();
+    CHECK(e.stream(h, "evil").empty());  // tcp_info() is port 80
+    CHECK(h.state == StreamHandle::State::kIdle);
+    CHECK(e.scanner->counters().stream_scans == 0);
+    e.scanner->close_stream(h);
+}
+
+TEST_CASE("detect does not fire again when a new anchor only completes with bytes already inspected", "[detect][stream]") {
+    Engine e({rule(1, {C("USER "), C("root").distance(0)})});
+    StreamHandle h = e.scanner->open_stream();
+    CHECK(e.stream(h, "USER root\r\n") == Sids{1});
+    CHECK(e.stream(h, "USER bob\r\n").empty());  // "root" only exists before this chunk
+    CHECK(e.stream(h, "USER root\r\n") == Sids{1});
+    e.scanner->close_stream(h);
+}
