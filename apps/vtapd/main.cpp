@@ -18,6 +18,7 @@
 
 #include "config/config.hpp"
 #include "runtime/pipeline.hpp"
+#include "runtime/rule_loading.hpp"
 
 namespace {
 
@@ -29,6 +30,10 @@ strips the encapsulation, shards inner flows to workers and reports counters.
   -c, --config FILE       configuration (default: the embedded demo config,
                           see conf/vtapd.yaml)
       --check-config      validate the configuration and exit
+      --test-rules        load and compile detect.rule_files, print what loaded,
+                          what was skipped and why, and exit (1 on rule errors)
+      --rules FILE        use this rule file instead of detect.rule_files
+                          (may be repeated)
       --pcap FILE         offline: read FILE through net_pcap instead of the
                           configured ports, exit at end of file
       --workers N         worker lcores (0 = run to completion on the RX lcore)
@@ -59,6 +64,8 @@ struct Args {
     std::string pcap;
     std::string stats_file;
     bool check = false;
+    bool test_rules = false;
+    std::vector<std::string> rule_files;
     long workers = -1, rx_lcores = -1, interval = -1;
     double duration = 0;
     std::vector<std::string> eal;
@@ -112,6 +119,12 @@ int main(int argc, char** argv) {
             a.config = v;
         } else if (arg == "--check-config") {
             a.check = true;
+        } else if (arg == "--test-rules") {
+            a.test_rules = true;
+        } else if (arg == "--rules") {
+            const char* v = value("--rules");
+            if (!v) return usage_error("--rules needs a file");
+            a.rule_files.emplace_back(v);
         } else if (arg == "--pcap") {
             const char* v = value("--pcap");
             if (!v) return usage_error("--pcap needs a file");
@@ -155,11 +168,26 @@ int main(int argc, char** argv) {
     if (a.rx_lcores >= 0) cfg->pipeline.rx_lcores = static_cast<uint16_t>(a.rx_lcores);
     if (a.interval >= 0) cfg->stats.interval_s = static_cast<uint32_t>(a.interval);
     if (!a.stats_file.empty()) cfg->stats.file = a.stats_file;
+    if (!a.rule_files.empty()) cfg->detect.rule_files = a.rule_files;
     cfg->eal_args.insert(cfg->eal_args.end(), a.eal.begin(), a.eal.end());
     // The file was validated on load; the command line may only set what it
     // parses itself, so these are the only ranges left to check.
     if (cfg->pipeline.workers > 64) return usage_error("--workers must be at most 64");
     if (cfg->pipeline.rx_lcores < 1 || cfg->pipeline.rx_lcores > 64) return usage_error("--rx-lcores must be 1..64");
+    if (a.test_rules) {
+        if (cfg->detect.rule_files.empty()) {
+            std::fprintf(stderr, "vtapd: no rule files configured (detect.rule_files or --rules)\n");
+            return 1;
+        }
+        auto loaded = vtap::runtime::load_and_compile(cfg->detect);
+        if (!loaded) {
+            std::fprintf(stderr, "vtapd: %s\n", loaded.error().to_string().c_str());
+            return 1;
+        }
+        std::fputs(loaded->report.c_str(), stdout);
+        std::printf("%s\n", loaded->summary.c_str());
+        return loaded->errors ? 1 : 0;
+    }
     if (a.check) {
         std::printf("vtapd: configuration %s is valid (%zu port(s), %u rx lcore(s), %u worker(s))\n",
                     cfg->source.c_str(), cfg->ports.size(), cfg->pipeline.rx_lcores, cfg->pipeline.workers);

@@ -342,7 +342,7 @@ Anchor choose_anchor(const rules::Rule& rule) {
         const auto fixed = [](const std::optional<rules::IntOrVar>& v) { return !v || v->var.empty(); };
         if (!relative && fixed(best->offset) && fixed(best->depth)) {
             const auto len = static_cast<unsigned long long>(best->bytes.size());
-            const unsigned long long off = best->startswith || !best->offset ? 0 : static_cast<unsigned long long>(std::max(0, best->offset->value));
+            const unsigned long long off = best->startswith || !best->offset ? 0 : static_cast<unsigned long long>(std::max<int64_t>(0, best->offset->value));
             if (off > 0) {
                 a.ext.flags |= HS_EXT_FLAG_MIN_OFFSET;
                 a.ext.min_offset = off + len;  // Hyperscan offsets are match *end* offsets

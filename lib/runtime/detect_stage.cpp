@@ -76,7 +76,7 @@ void fill_l4(const uint8_t* frame, const PktMeta& m, detect::PacketInfo& info) n
 Result<std::unique_ptr<DetectStage>> DetectStage::create(uint16_t worker, const flow::FlowConfig& fc,
                                                          std::shared_ptr<const detect::Database> db,
                                                          const ClassMap* classes, alert::AlertQueue* alerts,
-                                                         uint16_t port) {
+                                                         uint16_t port, uint64_t rx_timestamp_ns_per_unit) {
     auto st = std::unique_ptr<DetectStage>(new DetectStage());
     st->worker_ = worker;
     st->port_ = port;
@@ -96,9 +96,12 @@ Result<std::unique_ptr<DetectStage>> DetectStage::create(uint16_t worker, const 
     st->handles_.resize(n);
     st->free_handles_.reserve(n);
     for (size_t i = n; i-- > 0;) st->free_handles_.push_back(static_cast<uint32_t>(i));
-    // net_pcap stamps each mbuf with the capture time: detection then runs on
-    // the capture's clock (flow timeouts, EVE timestamps), as Suricata does.
-    st->ts_offset_ = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
+    // net_pcap stamps each mbuf with the capture time (microseconds since the
+    // epoch): detection then runs on the capture's clock (flow timeouts, EVE
+    // timestamps), as Suricata does. Other PMDs stamp NIC clock ticks, which
+    // are not wall time: those are ignored (scale 0).
+    st->ts_scale_ = rx_timestamp_ns_per_unit;
+    st->ts_offset_ = st->ts_scale_ ? rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr) : -1;
     int bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
     st->ts_flag_ = bit >= 0 ? (uint64_t{1} << bit) : 0;
     return st;
@@ -202,7 +205,7 @@ void DetectStage::process(rte_mbuf* mb, uint64_t now_ns) noexcept {
     const PktMeta& m = *p.meta;
     if (mb->nb_segs > 1) ctr_.multi_segment++;
     if (ts_offset_ >= 0 && (mb->ol_flags & ts_flag_))
-        now_ns = *RTE_MBUF_DYNFIELD(mb, ts_offset_, const uint64_t*);
+        now_ns = *RTE_MBUF_DYNFIELD(mb, ts_offset_, const uint64_t*) * ts_scale_;
     last_now_ns_ = now_ns;
 
     fill_addresses(p.frame, m, p.info);
@@ -213,6 +216,8 @@ void DetectStage::process(rte_mbuf* mb, uint64_t now_ns) noexcept {
     p.info.ts_ns = now_ns;
 
     const flow::Lookup lk = flows_->lookup_or_create(p.frame, m, now_ns);
+    if (lk.created) wctr_->flows.add();
+    else if (!lk.flow) wctr_->flow_table_full.add();
     p.flow = lk.flow;
     p.dir = lk.dir;
     flow::TcpSegment seg;
@@ -238,7 +243,8 @@ void DetectStage::process(rte_mbuf* mb, uint64_t now_ns) noexcept {
     current_ = nullptr;
 }
 
-void DetectStage::on_burst(rte_mbuf** pkts, uint16_t n, WorkerCounters&) noexcept {
+void DetectStage::on_burst(rte_mbuf** pkts, uint16_t n, WorkerCounters& ctr) noexcept {
+    wctr_ = &ctr;
     const uint64_t now = wall_ns();
     for (uint16_t i = 0; i < n; i++) process(pkts[i], now);
 }
@@ -262,7 +268,6 @@ void DetectStage::append_stats(const std::string& prefix, StatList& out) const {
     out.emplace_back(prefix + "detect.stream_handles_exhausted", ctr_.no_stream_handle);
     out.emplace_back(prefix + "detect.multi_segment", ctr_.multi_segment);
     out.emplace_back(prefix + "alert.generated", ctr_.alerts);
-    out.emplace_back(prefix + "alert.dropped", ctr_.alerts_dropped);
 }
 
 }  // namespace vtap::runtime

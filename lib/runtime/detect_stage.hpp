@@ -28,7 +28,7 @@ public:
     static Result<std::unique_ptr<DetectStage>> create(uint16_t worker, const flow::FlowConfig& fc,
                                                        std::shared_ptr<const detect::Database> db,
                                                        const ClassMap* classes, alert::AlertQueue* alerts,
-                                                       uint16_t port);
+                                                       uint16_t port, uint64_t rx_timestamp_ns_per_unit);
     ~DetectStage() override;
     void on_burst(rte_mbuf** pkts, uint16_t n, WorkerCounters& ctr) noexcept override;
     void on_idle() noexcept override;
@@ -64,9 +64,11 @@ private:
     std::vector<detect::StreamHandle> handles_;
     std::vector<uint32_t> free_handles_;
     const Packet* current_ = nullptr;
+    WorkerCounters* wctr_ = nullptr;  // the worker's counters, for the burst in progress
     uint64_t last_now_ns_ = 0;
     int ts_offset_ = -1;      // rte_mbuf timestamp dynfield (net_pcap: capture time), -1 = none
     uint64_t ts_flag_ = 0;
+    uint64_t ts_scale_ = 0;   // ns per timestamp unit; 0 = ignore PMD timestamps
     Counters ctr_;
 };
 

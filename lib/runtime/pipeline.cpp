@@ -15,11 +15,16 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "alert/alert_queue.hpp"
+#include "alert/eve_json.hpp"
+#include "alert/eve_writer.hpp"
 #include "capture/pcapng_sink.hpp"
 #include "core/pkt_meta.hpp"
 #include "drivers/driver.hpp"
 #include "runtime/eal_args.hpp"
+#include "runtime/detect_stage.hpp"
 #include "runtime/lcore_loops.hpp"
+#include "runtime/rule_loading.hpp"
 
 namespace vtap::runtime {
 
@@ -34,6 +39,16 @@ struct Pipeline::Impl {
     std::vector<std::unique_ptr<RxLcoreCtx>> rx;
     std::vector<std::unique_ptr<WorkerCtx>> workers;
     std::unique_ptr<capture::PcapngSink> capture;  // decapsulated pcapng; null = off
+    // Detection: the compiled rules (immutable, shared by every worker), one
+    // alert queue per worker path, and the EVE writer the control thread feeds.
+    std::shared_ptr<const detect::Database> db;
+    ClassMap classes;
+    std::vector<std::unique_ptr<alert::AlertQueue>> alert_queues;
+    std::unique_ptr<alert::EveFormatter> eve_fmt;
+    std::unique_ptr<alert::EveWriter> eve;
+    uint64_t alerts_written = 0;
+    uint64_t alerts_write_errors = 0;
+    std::string eve_line;
     std::atomic<bool> rx_stop{false};
     std::atomic<bool> rx_done{false};
     bool on_main = false;  // single lcore: the main lcore polls
@@ -90,6 +105,40 @@ Result<void> make_rings(Pipeline::Impl& im, int socket) {
     return {};
 }
 
+// A worker's stage: detection when rules are loaded, else flow counting.
+Result<std::unique_ptr<WorkerStage>> make_stage(Pipeline::Impl& im, uint16_t worker, int socket) {
+    const auto& pc = im.cfg.pipeline;
+    if (!im.db) {
+        auto st = FlowCountStage::create(worker, pc.flow_table_size, socket);
+        if (!st) return std::unexpected(st.error());
+        return std::unique_ptr<WorkerStage>(std::move(*st));
+    }
+    auto q = alert::AlertQueue::create("vtap_alerts_w" + std::to_string(worker), im.cfg.alerts.queue_size, socket);
+    if (!q) return std::unexpected(q.error());
+    im.alert_queues.push_back(std::make_unique<alert::AlertQueue>(std::move(*q)));
+    flow::FlowConfig fc;
+    fc.capacity = pc.flow_table_size;
+    const uint16_t port = im.ports.empty() ? 0 : im.ports[0].port_id;
+    // Offline (net_pcap) frames carry their capture time in microseconds.
+    const bool offline = !im.cfg.ports.empty() && im.cfg.ports[0].driver == "pcap";
+    auto st = DetectStage::create(worker, fc, im.db, &im.classes, im.alert_queues.back().get(), port,
+                                  offline ? 1000 : 0);
+    if (!st) return std::unexpected(st.error());
+    return std::unique_ptr<WorkerStage>(std::move(*st));
+}
+
+// Formats and writes what the workers queued; the control thread's job.
+void drain_alerts(Pipeline::Impl& im) {
+    for (auto& q : im.alert_queues)
+        q->drain([&](const alert::AlertRecord& r) {
+            if (!im.eve) return;
+            im.eve_line.clear();
+            im.eve_fmt->format(r, im.eve_line);
+            if (im.eve->write_line(im.eve_line)) im.alerts_written++;
+            else im.alerts_write_errors++;
+        });
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::string& argv0) {
@@ -104,6 +153,24 @@ Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::st
             im->pcap_expected.push_back(*n);
         } else {
             im->pcap_expected.push_back(0);
+        }
+    }
+
+    if (!cfg.detect.rule_files.empty()) {
+        auto loaded = load_and_compile(cfg.detect);
+        if (!loaded) return std::unexpected(loaded.error());
+        std::fprintf(stderr, "vtapd: %s\n", loaded->summary.c_str());
+        im->db = std::move(loaded->db);
+        im->classes = std::move(loaded->classes);
+        if (!cfg.alerts.eve.empty()) {
+            auto w = alert::EveWriter::open(cfg.alerts.eve);
+            if (!w) return std::unexpected(w.error());
+            im->eve = std::make_unique<alert::EveWriter>(std::move(*w));
+            alert::EveOptions eo;
+            eo.host = alert::local_hostname();
+            eo.in_iface = cfg.ports.empty() ? "" : (cfg.ports[0].name.empty() ? cfg.ports[0].driver + "0" : cfg.ports[0].name);
+            eo.vxlan_port = cfg.decap.udp_port;
+            im->eve_fmt = std::make_unique<alert::EveFormatter>(eo);
         }
     }
 
@@ -161,7 +228,7 @@ Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::st
         c->targets.n_workers = static_cast<uint16_t>(im->rings.size());
         for (size_t w = 0; w < im->rings.size(); w++) c->targets.rings[w] = im->rings[w];
         if (rtc) {
-            auto st = FlowCountStage::create(1000 + i, pc.flow_table_size, socket);
+            auto st = make_stage(*im, static_cast<uint16_t>(i), socket);
             if (!st) return std::unexpected(st.error());
             c->rtc.stage = std::move(*st);
         }
@@ -185,7 +252,7 @@ Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::st
         c->burst = pc.burst_size;
         c->ring = im->rings[w];
         c->rx_done = &im->rx_done;
-        auto st = FlowCountStage::create(w, pc.flow_table_size, socket);
+        auto st = make_stage(*im, static_cast<uint16_t>(w), socket);
         if (!st) return std::unexpected(st.error());
         c->path.stage = std::move(*st);
         im->workers.push_back(std::move(c));
@@ -290,6 +357,7 @@ Result<StatsSnapshot> Pipeline::run(const RunOptions& opt) {
                 break;
             }
         }
+        drain_alerts(im);
         if (im.capture)
             if (auto d = im.capture->drain(); !d)
                 std::fprintf(stderr, "vtapd: capture: %s\n", d.error().to_string().c_str());
@@ -304,6 +372,8 @@ Result<StatsSnapshot> Pipeline::run(const RunOptions& opt) {
     for (unsigned l : launched_rx) rte_eal_wait_lcore(l);
     im.rx_done.store(true, std::memory_order_release);
     for (unsigned l : launched_w) rte_eal_wait_lcore(l);
+    drain_alerts(im);
+    if (im.eve) (void)im.eve->flush();
     if (im.capture)
         if (auto c = im.capture->close(); !c)
             std::fprintf(stderr, "vtapd: capture: %s\n", c.error().to_string().c_str());
@@ -371,6 +441,26 @@ StatsSnapshot Pipeline::snapshot() const {
         s.add(p + "bytes", wp[i]->ctr.bytes.get());
         s.add(p + "flows", wp[i]->ctr.flows.get());
         s.add(p + "flow_table_full", wp[i]->ctr.flow_table_full.get());
+    }
+
+    if (im.db) {
+        // Stage counters summed over workers, in the stages' order.
+        StatList sum;
+        for (auto* w : wp) {
+            StatList one;
+            w->stage->append_stats("", one);
+            if (sum.empty()) sum = one;
+            else
+                for (size_t k = 0; k < one.size() && k < sum.size(); k++) sum[k].second += one[k].second;
+        }
+        for (auto& [k, v] : sum) s.add(k, v);
+        uint64_t published = 0, dropped = 0;
+        for (const auto& q : im.alert_queues)
+            published += q->counters().producer.published.get(), dropped += q->counters().producer.dropped.get();
+        s.add("alert.published", published);
+        s.add("alert.dropped", dropped);
+        s.add("alert.written", im.alerts_written);
+        s.add("alert.write_errors", im.alerts_write_errors);
     }
 
     if (im.capture) {

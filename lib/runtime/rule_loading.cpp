@@ -1,0 +1,46 @@
+#include "runtime/rule_loading.hpp"
+
+#include <cstdio>
+
+#include "rules/parser.hpp"
+
+namespace vtap::runtime {
+
+Result<LoadedRules> load_and_compile(const config::DetectConfig& dc) {
+    rules::Vars vars;
+    for (const auto& [k, v] : dc.address_vars) vars.addr[k] = v;
+    for (const auto& [k, v] : dc.port_vars) vars.port[k] = v;
+    auto set = rules::load_files(dc.rule_files, vars, dc.classification_file);
+    if (!set) return std::unexpected(set.error());
+
+    LoadedRules out;
+    out.report = rules::format_report(*set);
+    out.classes = set->classifications;
+    auto db = detect::compile(set->rules, detect::CompileOptions{dc.cache_dir});
+    if (!db) return std::unexpected(db.error());
+    out.db = std::move(*db);
+    const auto& st = out.db->stats();
+
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "compile: %u rules compiled, %u rejected, %u patterns, %zu bytes of Hyperscan databases, "
+                  "%.1f ms%s\n",
+                  st.rules_compiled, st.rules_rejected, st.patterns, st.db_bytes, st.compile_ms,
+                  st.cache_hit ? " (cache hit)" : "");
+    out.report += line;
+    for (const auto& e : st.rejected) out.report += "  rejected: " + e.to_string() + "\n";
+    if (!st.cache_note.empty()) out.report += "  cache: " + st.cache_note + "\n";
+
+    uint32_t loaded = 0, skipped = 0;
+    for (const auto& r : set->reports) loaded += r.loaded, skipped += r.skipped;
+    out.errors = set->errors() + st.rules_rejected;
+    std::snprintf(line, sizeof line,
+                  "rules: %u loaded, %u skipped (unsupported keywords), %u errors, %u compiled into %u "
+                  "patterns in %.1f ms%s",
+                  loaded, skipped, out.errors, st.rules_compiled, st.patterns, st.compile_ms,
+                  st.cache_hit ? " (cache hit)" : "");
+    out.summary = line;
+    return out;
+}
+
+}  // namespace vtap::runtime
