@@ -245,6 +245,7 @@ void BM_ScanStreamBurst(benchmark::State& state) {
     const auto& c = scanner.counters();
     state.counters["cand/pkt"] = static_cast<double>(c.candidates) / static_cast<double>(c.stream_scans);
     state.counters["match/pkt"] = static_cast<double>(c.matches) / static_cast<double>(c.stream_scans);
+    state.counters["stream_B"] = static_cast<double>(scanner.stream_bytes() + sizeof(StreamHandle));
     state.SetItemsProcessed(static_cast<int64_t>(items));
     state.SetBytesProcessed(static_cast<int64_t>(bytes));
 }

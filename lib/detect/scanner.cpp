@@ -222,13 +222,11 @@ void Scanner::close_stream(StreamHandle& h) noexcept {
 }
 
 void Scanner::remember(StreamHandle& h, uint32_t rule, uint64_t anchor_end, uint64_t window_start) noexcept {
-    uint32_t oldest = 0;
     for (uint32_t i = 0; i < h.npending; ++i) {
         if (h.pending[i].rule == rule) {
             h.pending[i].anchor_end = std::max(h.pending[i].anchor_end, anchor_end);
             return;
         }
-        if (h.pending[i].anchor_end < h.pending[oldest].anchor_end) oldest = i;
     }
     // Drop entries whose anchor has left the window before evicting a live one.
     uint32_t w = 0;
@@ -236,6 +234,9 @@ void Scanner::remember(StreamHandle& h, uint32_t rule, uint64_t anchor_end, uint
         if (h.pending[i].anchor_end > window_start) h.pending[w++] = h.pending[i];
     h.npending = static_cast<uint8_t>(w);
     if (h.npending == StreamHandle::kMaxPending) {
+        uint32_t oldest = 0;
+        for (uint32_t i = 1; i < h.npending; ++i)
+            if (h.pending[i].anchor_end < h.pending[oldest].anchor_end) oldest = i;
         ++counters_.pending_evicted;
         h.pending[oldest] = {rule, anchor_end};
         return;

@@ -163,3 +163,21 @@ TEST_CASE("detect does not fire again when a new anchor only completes with byte
     CHECK(e.stream(h, "USER root\r\n") == Sids{1});
     e.scanner->close_stream(h);
 }
+
+TEST_CASE("detect keeps at most 8 pending anchors per stream and counts the evicted", "[detect][stream]") {
+    std::vector<rules::Rule> rs;
+    std::string chunk;
+    for (uint32_t i = 1; i <= 9; ++i) {
+        const std::string anchor = "anchor-" + std::to_string(i) + "=";
+        rs.push_back(rule(i, {C(anchor), C("&").distance(0)}));
+        chunk += anchor + "x ";
+    }
+    Engine e(rs);
+    StreamHandle h = e.scanner->open_stream();
+    CHECK(e.stream(h, chunk).empty());
+    CHECK(e.scanner->counters().pending_evicted == 1);
+    CHECK(h.npending == StreamHandle::kMaxPending);
+    CHECK(e.stream(h, "&").size() == 8);  // the evicted one's anchor is not retried
+    CHECK(h.npending == 0);
+    e.scanner->close_stream(h);
+}
