@@ -98,22 +98,3 @@ void BM_PublishDrain(benchmark::State& st) {
 BENCHMARK(BM_PublishDrain)->Arg(1)->Arg(32)->Arg(512);
 
 }  // namespace
-
-int main(int argc, char** argv) {
-    const std::string prefix = "--file-prefix=vtapbench" + std::to_string(getpid());
-    const char* eal_argv[] = {argv[0], "--no-huge", "-m", "64", "--no-shconf", "--no-pci",
-                              "-l", "0", "--log-level=lib.eal:error", "--no-telemetry",
-                              prefix.c_str()};
-    if (rte_eal_init(static_cast<int>(sizeof(eal_argv) / sizeof(eal_argv[0])),
-                     const_cast<char**>(eal_argv)) < 0) {
-        std::fprintf(stderr, "alert_bench: rte_eal_init failed: %s\n", rte_strerror(rte_errno));
-        return 2;
-    }
-    benchmark::Initialize(&argc, argv);
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    const std::string run_dir = rte_eal_get_runtime_dir();
-    rte_eal_cleanup();
-    ::rmdir(run_dir.c_str());  // EAL leaves its empty runtime directory behind
-    return 0;
-}

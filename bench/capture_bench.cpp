@@ -63,22 +63,3 @@ static void BM_CaptureBurst(benchmark::State& state) {
     rte_mempool_free(src);
 }
 BENCHMARK(BM_CaptureBurst)->Args({32, 64})->Args({32, 512})->Args({32, 1500});
-
-int main(int argc, char** argv) {
-    const std::string prefix = "--file-prefix=vtapbench" + std::to_string(getpid());
-    const char* eal_argv[] = {argv[0], "--no-huge", "-m", "256", "--no-shconf", "--no-pci",
-                              "-l", "0", "--log-level=lib.eal:error", "--no-telemetry",
-                              prefix.c_str()};
-    if (rte_eal_init(static_cast<int>(sizeof(eal_argv) / sizeof(eal_argv[0])),
-                     const_cast<char**>(eal_argv)) < 0) {
-        std::fprintf(stderr, "capture_bench: rte_eal_init failed: %s\n", rte_strerror(rte_errno));
-        return 2;
-    }
-    benchmark::Initialize(&argc, argv);
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    const std::string run_dir = rte_eal_get_runtime_dir();
-    rte_eal_cleanup();
-    ::rmdir(run_dir.c_str());
-    return 0;
-}

@@ -22,7 +22,11 @@ using namespace vtap;
 
 namespace {
 
-rte_mempool* g_pool;
+// Created on first use: EAL is up by then (bench/support/eal_bench_main.cpp).
+rte_mempool* pool() {
+    static rte_mempool* mp = test::make_pool("bench", 4095);
+    return mp;
+}
 
 decap::DecapConfig bench_config() {
     decap::DecapConfig c;
@@ -54,7 +58,7 @@ struct BurstFixture {
             if (i % 11 == 5) in.proto = 17, in.payload = 60;
             if (i % 16 == 9) in.ipv6 = true;
             auto f = test::vtap_frame(test::inner_frame(in), {.src = test::ip4(198, 18, 1, 4), .vni = 27});
-            pkts[i] = test::make_mbuf(g_pool, f);
+            pkts[i] = test::make_mbuf(pool(), f);
             outer_len[i] = static_cast<uint16_t>(f.size());
             bytes += f.size();
         }
@@ -115,19 +119,3 @@ void BM_DecapHashBurst(benchmark::State& st) {
 BENCHMARK(BM_RestoreBurst)->Arg(32);
 BENCHMARK(BM_DecapBurst)->Arg(8)->Arg(32)->Arg(64);
 BENCHMARK(BM_DecapHashBurst)->Arg(32);
-
-int main(int argc, char** argv) {
-    std::string prefix = "--file-prefix=vtapbench" + std::to_string(getpid());
-    const char* eal_argv[] = {argv[0], "--no-huge", "-m", "256", "--no-shconf", "--no-pci", "-l", "0",
-                              "--log-level=lib.eal:error", "--no-telemetry", prefix.c_str()};
-    if (rte_eal_init(static_cast<int>(std::size(eal_argv)), const_cast<char**>(eal_argv)) < 0) return 1;
-    if (!register_pkt_meta()) return 1;
-    g_pool = test::make_pool("bench", 4095);
-    benchmark::Initialize(&argc, argv);
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    std::string dir = rte_eal_get_runtime_dir();
-    rte_eal_cleanup();
-    rmdir(dir.c_str());
-    return 0;
-}

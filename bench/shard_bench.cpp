@@ -166,28 +166,3 @@ BENCHMARK(BM_HashBurst)->ArgNames({"burst", "mix"})
 BENCHMARK(BM_ShardBurst)->ArgNames({"burst", "workers"})
     ->Args({8, 4})->Args({32, 1})->Args({32, 2})->Args({32, 4})->Args({32, 8})->Args({64, 4});
 BENCHMARK(BM_RingRoundTripBurst)->Arg(8)->Arg(32)->Arg(64);
-
-int main(int argc, char** argv) {
-    // --no-shconf rather than --in-memory: DPDK 22.11 rejects --in-memory
-    // with --no-huge (see tests/support/eal_main.cpp).
-    const std::string prefix = "--file-prefix=vtapbench" + std::to_string(getpid());
-    const char* eal_argv[] = {
-        argv[0], "--no-huge", "-m", "512", "--no-shconf", "--no-pci", "-l", "0",
-        "--log-level=lib.eal:error", "--no-telemetry", prefix.c_str(),
-    };
-    if (rte_eal_init(static_cast<int>(std::size(eal_argv)), const_cast<char**>(eal_argv)) < 0) {
-        std::fprintf(stderr, "shard_bench: rte_eal_init failed: %s\n", rte_strerror(rte_errno));
-        return 2;
-    }
-    if (auto r = register_pkt_meta(); !r) {
-        std::fprintf(stderr, "shard_bench: %s\n", r.error().to_string().c_str());
-        return 2;
-    }
-    benchmark::Initialize(&argc, argv);
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    const std::string runtime_dir = rte_eal_get_runtime_dir();
-    rte_eal_cleanup();
-    rmdir(runtime_dir.c_str());  // empty with --no-shconf; don't leave it in /var/run/dpdk
-    return 0;
-}
