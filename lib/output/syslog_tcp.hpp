@@ -1,0 +1,102 @@
+// Syslog over TCP with RFC 6587 octet-counting framing ("LEN SP MSG"), for
+// the control thread: poll(now) does all the work with non-blocking sockets
+// and a zero poll() timeout, so alert delivery never waits for the collector.
+// Frames wait in a bounded queue; when it is full the configured policy drops
+// the oldest or the newest frame, counted. A down collector is retried with
+// capped exponential backoff.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <sys/socket.h>
+
+#include "core/counters.hpp"
+#include "core/result.hpp"
+
+namespace vtap::output {
+
+enum class DropPolicy : uint8_t { kOldest, kNewest };
+enum class SenderState : uint8_t { kDisconnected, kConnecting, kConnected };
+std::string_view state_name(SenderState s) noexcept;
+
+struct SyslogTcpConfig {
+    std::string host = "127.0.0.1";  // numeric IPv4/IPv6 or a name (resolved once, in create)
+    uint16_t port = 514;
+    size_t queue_frames = 4096;      // >= 1
+    DropPolicy drop = DropPolicy::kOldest;
+    uint64_t backoff_min_ns = 100'000'000;     // first retry after 100 ms
+    uint64_t backoff_max_ns = 30'000'000'000;  // then doubling up to 30 s
+    uint64_t connect_timeout_ns = 5'000'000'000;
+    size_t max_bytes_per_poll = 1 << 20;       // bounds the time one poll() spends writing
+};
+
+struct SyslogCounters {
+    Counter queued;          // syslog.queued: frames accepted into the queue
+    Counter sent;            // syslog.sent: frames whose last byte the kernel accepted
+    Counter bytes;           // syslog.bytes: frame bytes (prefix included) of sent frames
+    Counter dropped_full;    // syslog.dropped_full: frames dropped by the queue policy
+    Counter connects;        // syslog.connects: connections established
+    Counter reconnects;      // syslog.reconnects: connections established after a loss or failure
+    Counter connect_failures;// syslog.connect_failures: refused, timed out, unreachable
+    Counter disconnects;     // syslog.disconnects: established connections lost
+    Counter resent_partial;  // syslog.resent_partial: frames cut by a lost connection, sent again whole
+};
+
+class SyslogTcpSender {
+public:
+    // Validates the config and resolves host (blocking name lookup: call at start-up).
+    static Result<SyslogTcpSender> create(SyslogTcpConfig cfg);
+
+    SyslogTcpSender(SyslogTcpSender&&) noexcept;
+    SyslogTcpSender& operator=(SyslogTcpSender&&) noexcept;
+    SyslogTcpSender(const SyslogTcpSender&) = delete;
+    SyslogTcpSender& operator=(const SyslogTcpSender&) = delete;
+    ~SyslogTcpSender();  // closes; frames still queued are lost (flush first)
+
+    // Frames one message and queues it. Never blocks, never writes. False when
+    // the message was dropped (policy kNewest on a full queue).
+    bool enqueue(std::string_view msg);
+
+    // Connects / writes / notices a closed peer, without blocking. `now_ns`
+    // is CLOCK_MONOTONIC (monotonic_ns()).
+    void poll(uint64_t now_ns);
+
+    // Shutdown: polls until the queue is empty or `deadline_ns` (monotonic)
+    // passes, sleeping at most 10 ms at a time. Error: how many frames remain.
+    Result<void> flush(uint64_t deadline_ns);
+
+    SenderState state() const noexcept { return state_; }
+    size_t queued_frames() const noexcept { return queue_.size(); }
+    const SyslogCounters& counters() const noexcept { return *counters_; }
+    const SyslogTcpConfig& config() const noexcept { return cfg_; }
+    std::string endpoint() const;  // "127.0.0.1:6514", for errors and logs
+
+    static uint64_t monotonic_ns() noexcept;
+
+private:
+    explicit SyslogTcpSender(SyslogTcpConfig cfg);
+    void start_connect(uint64_t now_ns);
+    void finish_connect(uint64_t now_ns);
+    void write_some();
+    void lose_connection(uint64_t now_ns, bool was_connected);
+    void close_fd() noexcept;
+
+    SyslogTcpConfig cfg_;
+    sockaddr_storage addr_{};
+    socklen_t addr_len_ = 0;
+    int fd_ = -1;
+    SenderState state_ = SenderState::kDisconnected;
+    std::deque<std::string> queue_;  // framed: "LEN SP MSG"
+    size_t front_offset_ = 0;        // bytes of queue_.front() already written on this connection
+    uint64_t next_attempt_ns_ = 0;
+    uint64_t connect_started_ns_ = 0;
+    uint64_t backoff_ns_ = 0;
+    bool had_failure_ = false;       // the next established connection is a reconnect
+    std::unique_ptr<SyslogCounters> counters_;  // stable address for readers; Counter is not movable
+};
+
+}  // namespace vtap::output

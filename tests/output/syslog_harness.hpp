@@ -1,0 +1,176 @@
+// Test helpers for the syslog sender: free loopback ports, a plain TCP
+// receiver that undoes octet counting, a real rsyslogd in the background, and
+// alert records with distinct sids formatted the way vtapd will send them.
+#pragma once
+
+#include <arpa/inet.h>
+#include <csignal>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdexcept>
+#include <string>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+#include "alert/eve_json.hpp"
+#include "output/syslog_format.hpp"
+#include "output/syslog_tcp.hpp"
+#include "tests/support/process.hpp"
+
+namespace vtap::test {
+
+inline void sleep_ms(int ms) { ::poll(nullptr, 0, ms); }
+
+// A port nothing listens on right now (bound to 0, then released).
+inline uint16_t free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+        throw std::runtime_error("free_port: bind failed");
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+// Splits an octet-counted stream into messages; `rest` gets an incomplete tail.
+// Returns false on a framing error (what a real receiver would choke on).
+inline bool unframe(const std::string& stream, std::vector<std::string>& msgs, std::string* rest = nullptr) {
+    size_t i = 0;
+    while (i < stream.size()) {
+        const size_t sp = stream.find(' ', i);
+        if (sp == std::string::npos) break;
+        if (sp == i || sp - i > 9) return false;
+        size_t len = 0;
+        for (size_t k = i; k < sp; k++) {
+            if (stream[k] < '0' || stream[k] > '9') return false;
+            len = len * 10 + size_t(stream[k] - '0');
+        }
+        if (stream.size() - (sp + 1) < len) break;
+        msgs.push_back(stream.substr(sp + 1, len));
+        i = sp + 1 + len;
+    }
+    if (rest) *rest = stream.substr(i);
+    else if (i != stream.size()) return false;
+    return true;
+}
+
+inline alert::AlertRecord sample_alert(uint32_t sid) {
+    alert::AlertRecord r;
+    r.ts_ns = 1'795'305'326'123'456'789ull + uint64_t(sid) * 1000;
+    r.set_ipv4(htonl(0xC6120A01), htonl(0xC6120A02));  // 198.18.10.1 -> 198.18.10.2
+    r.src_port = 40000;
+    r.dst_port = 80;
+    r.ip_proto = 6;
+    r.sid = sid;
+    r.rev = 1;
+    r.priority = uint8_t(1 + sid % 4);
+    r.msg.set("ET TEST \"quoted\"\nnewline and \xc3\xa9 sid " + std::to_string(sid));
+    r.class_name.set("trojan-activity");
+    r.class_desc.set("A Network Trojan was detected");
+    const std::string payload = "GET / HTTP/1.1\r\nHost: x\r\n\r\n12 <13>1 fake frame\n";
+    r.payload.set(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+    return r;
+}
+
+// The syslog message vtapd would send for `rec`.
+inline std::string syslog_message(alert::EveFormatter& f, const output::SyslogHeader& h,
+                                  const alert::AlertRecord& rec) {
+    std::string line, msg;
+    f.format(rec, line);
+    output::format_alert(h, rec, line, msg);
+    return msg;
+}
+
+// rsyslogd -n with imtcp on 127.0.0.1:port, writing each message's MSG to
+// msgs.log and "PRI APP PROCID MSGID" to hdrs.log, one line per message.
+class Rsyslog {
+public:
+    static constexpr const char* kBinary = "/usr/sbin/rsyslogd";
+
+    Rsyslog(const TempDir& dir, uint16_t port) : dir_(dir) {
+        const std::string conf = dir / "rsyslog.conf";
+        write(conf,
+              "global(workDirectory=\"" + dir.path + "\" maxMessageSize=\"64k\")\n"
+              "module(load=\"imtcp\")\n"
+              "template(name=\"msgonly\" type=\"string\" string=\"%msg%\\n\")\n"
+              "template(name=\"hdr\" type=\"string\" string=\"%pri% %app-name% %procid% %msgid% %hostname%\\n\")\n"
+              "ruleset(name=\"vtap\") {\n"
+              "  action(type=\"omfile\" file=\"" + msgs() + "\" template=\"msgonly\")\n"
+              "  action(type=\"omfile\" file=\"" + hdrs() + "\" template=\"hdr\")\n"
+              "}\n"
+              "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"" + std::to_string(port) + "\" ruleset=\"vtap\")\n");
+        pid_ = ::fork();
+        if (pid_ < 0) throw std::runtime_error("fork failed");
+        if (pid_ == 0) {
+            const int out = ::open((dir / "rsyslogd.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (out >= 0) {
+                ::dup2(out, 1);
+                ::dup2(out, 2);
+            }
+            const std::string pidfile = dir / "rsyslogd.pid";
+            ::execl(kBinary, kBinary, "-n", "-f", conf.c_str(), "-i", pidfile.c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+    }
+    ~Rsyslog() { stop(); }
+    Rsyslog(const Rsyslog&) = delete;
+    Rsyslog& operator=(const Rsyslog&) = delete;
+
+    void stop() {
+        if (pid_ <= 0) return;
+        ::kill(pid_, SIGTERM);
+        int st = 0;
+        for (int i = 0; i < 300 && ::waitpid(pid_, &st, WNOHANG) == 0; i++) sleep_ms(10);
+        if (::waitpid(pid_, &st, WNOHANG) == 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, &st, 0);
+        }
+        pid_ = -1;
+    }
+    bool running() const {
+        int st = 0;
+        return pid_ > 0 && ::waitpid(pid_, &st, WNOHANG) == 0;
+    }
+    std::string msgs() const { return dir_ / "msgs.log"; }
+    std::string hdrs() const { return dir_ / "hdrs.log"; }
+    std::string log() const { return dir_ / "rsyslogd.out"; }
+
+private:
+    static void write(const std::string& path, const std::string& text) {
+        FILE* f = std::fopen(path.c_str(), "w");
+        if (!f) throw std::runtime_error("cannot write " + path);
+        std::fwrite(text.data(), 1, text.size(), f);
+        std::fclose(f);
+    }
+    const TempDir& dir_;
+    pid_t pid_ = -1;
+};
+
+inline size_t count_lines(const std::string& path) {
+    FILE* f = std::fopen(path.c_str(), "r");
+    if (!f) return 0;
+    size_t n = 0;
+    for (int c; (c = std::fgetc(f)) != EOF;) n += c == '\n';
+    std::fclose(f);
+    return n;
+}
+
+}  // namespace vtap::test
+
+namespace vtap::test {
+inline std::string read_file_or_empty(const std::string& path) {
+    FILE* f = std::fopen(path.c_str(), "r");
+    if (!f) return {};
+    std::string s;
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) s.append(buf, n);
+    std::fclose(f);
+    return s;
+}
+}  // namespace vtap::test
