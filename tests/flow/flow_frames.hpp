@@ -86,7 +86,7 @@ inline Pkt make_pkt(uint8_t proto, const Ep& src, const Ep& dst, uint32_t seq, u
         b[l4] = tcp_flags;  // ICMP type
         put16(b, l4 + 4, src.port);
     }
-    std::memcpy(b.data() + pay, payload.data(), payload.size());
+    if (!payload.empty()) std::memcpy(b.data() + pay, payload.data(), payload.size());  // memcpy(nullptr, 0) is UB
     PktMeta& m = p.meta;
     m.l3 = static_cast<uint8_t>(ipv6 ? L3Type::kIpv6 : L3Type::kIpv4);
     m.l4_proto = ipv6 && proto == IPPROTO_ICMP ? uint8_t{IPPROTO_ICMPV6} : proto;
