@@ -26,6 +26,7 @@
 #include <rte_mbuf.h>
 
 #include "drivers/driver.hpp"
+#include "support/netns.hpp"
 
 namespace drv = vtap::drivers;
 
@@ -44,33 +45,6 @@ constexpr uint8_t kMagic[8] = {'V', 'T', 'A', 'P', 'D', 'R', 'V', '1'};
 constexpr size_t kMagicOff = 14 + 20 + 8 + 8;  // after Ethernet, IPv4, UDP, VXLAN
 constexpr int kFrames = 64;
 
-int run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
-
-// Namespace + veth pair with names unique to this process; removed in the
-// destructor, which also runs when a REQUIRE fails.
-struct Netns {
-    std::string ns = "vtapd-drv-" + std::to_string(getpid());
-    std::string host = "vtd" + std::to_string(getpid()) + "h";
-    std::string peer = "vtd" + std::to_string(getpid()) + "n";
-
-    bool create() {
-        // IPv6 off on both ends before they come up: no router solicitations
-        // or MLD reports mixed into the count.
-        return run("ip netns add " + ns) == 0 &&
-               run("ip link add " + host + " type veth peer name " + peer) == 0 &&
-               run("ip link set " + peer + " netns " + ns) == 0 &&
-               run("sysctl -qw net.ipv6.conf." + host + ".disable_ipv6=1") == 0 &&
-               run("ip netns exec " + ns + " sysctl -qw net.ipv6.conf." + peer + ".disable_ipv6=1") == 0 &&
-               run("ip addr add 198.18.0.1/30 dev " + host) == 0 &&
-               run("ip -n " + ns + " addr add 198.18.0.2/30 dev " + peer) == 0 &&
-               run("ip link set " + host + " up") == 0 &&
-               run("ip -n " + ns + " link set " + peer + " up") == 0;
-    }
-    ~Netns() {
-        run("ip netns del " + ns);  // takes the peer, and so the pair, with it
-        run("ip link del " + host);
-    }
-};
 
 // Ethernet / IPv4 198.18.0.2 -> 198.18.0.1 / UDP -> 4789 / VXLAN / magic + seq.
 // The destination MAC is not the host end's, so the host kernel drops the
@@ -156,7 +130,7 @@ bool is_ours(const rte_mbuf* m, uint32_t& seq) {
 }  // namespace
 
 TEST_CASE("an af_packet port receives exactly the frames sent into its veth peer", "[integration][drivers]") {
-    Netns net;
+    vtap::test::VethNetns net("drv", "198.18.0.1/30", "198.18.0.2/30");
     REQUIRE(net.create());
     rte_mempool* pool =
         rte_pktmbuf_pool_create("afp_test", 2047, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);

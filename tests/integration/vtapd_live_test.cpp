@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "support/flat_json.hpp"
+#include "support/netns.hpp"
 #include "support/pcap_file.hpp"
 #include "support/process.hpp"
 #include "support/vtapd.hpp"
@@ -41,39 +42,6 @@ const bool kRoot = [] {
 
 const std::string kVtapPcap = env_or("VTAP_PCAP", "apps/vtap-pcap/vtap-pcap");
 constexpr unsigned kPacketsPerSecond = 2000;
-
-int run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
-
-// Namespace + veth pair, names unique to this process; removed by the
-// destructor, which also runs when a REQUIRE throws. IPv6 is off on both
-// ends before they come up (no router solicitations, no MLD), the IPv4
-// addresses are never used as destinations (no ARP), and the replayed
-// frames are addressed to a MAC that is not the host end's, so its kernel
-// drops them without answering: the only frames on the wire are ours.
-struct Netns {
-    std::string ns = "vtapd-live-" + std::to_string(getpid());
-    std::string host = "vtl" + std::to_string(getpid()) + "h";
-    std::string peer = "vtl" + std::to_string(getpid()) + "n";
-
-    bool create() {
-        return run("ip netns add " + ns) == 0 &&
-               run("ip link add " + host + " type veth peer name " + peer) == 0 &&
-               run("ip link set " + peer + " netns " + ns) == 0 &&
-               run("sysctl -qw net.ipv6.conf." + host + ".disable_ipv6=1") == 0 &&
-               run("ip netns exec " + ns + " sysctl -qw net.ipv6.conf." + peer + ".disable_ipv6=1") == 0 &&
-               // 1564-byte outer frames (1500-byte inner IP + 50 + 14): MTU 1600.
-               run("ip link set " + host + " mtu 1600") == 0 &&
-               run("ip -n " + ns + " link set " + peer + " mtu 1600") == 0 &&
-               run("ip addr add 198.18.200.1/30 dev " + host) == 0 &&
-               run("ip -n " + ns + " addr add 198.18.200.2/30 dev " + peer) == 0 &&
-               run("ip link set " + host + " up") == 0 &&
-               run("ip -n " + ns + " link set " + peer + " up") == 0;
-    }
-    ~Netns() {
-        run("ip netns del " + ns);  // takes the peer, and so the pair, with it
-        run("ip link del " + host);
-    }
-};
 
 struct Sent {
     std::string error;
@@ -132,7 +100,12 @@ double live_counter(const std::string& prefix, const std::string& name) {
 
 TEST_CASE("vtapd on af_packet receives, decapsulates and works every frame replayed into a veth", "[integration][live]") {
     TempDir dir;
-    Netns net;
+    // IPv6 is off (support/netns.hpp), the IPv4 addresses are never used as
+    // destinations (no ARP), and the replayed frames are addressed to a MAC
+    // that is not the host end's, so its kernel drops them without
+    // answering: the only frames on the wire are ours. 1564-byte outer
+    // frames (1500-byte inner IP + 50 + 14) need MTU 1600.
+    vtap::test::VethNetns net("live", "198.18.200.1/30", "198.18.200.2/30", 1600);
     REQUIRE(net.create());
 
     const std::string capture = dir / "vtap.pcap", summary = dir / "summary.json";
