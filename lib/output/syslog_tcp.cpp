@@ -39,6 +39,7 @@ Result<SyslogTcpSender> SyslogTcpSender::create(SyslogTcpConfig cfg) {
     if (cfg.backoff_min_ns == 0 || cfg.backoff_max_ns < cfg.backoff_min_ns)
         return fail(where, "backoff needs 0 < min <= max");
     if (cfg.max_bytes_per_poll == 0) return fail(where, "max_bytes_per_poll must be at least 1");
+    if (cfg.tls) return fail(where, "TLS transport is not built yet (issue 4)");
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;

@@ -10,12 +10,14 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <sys/socket.h>
 
 #include "core/counters.hpp"
 #include "core/result.hpp"
+#include "output/tls_config.hpp"
 
 namespace vtap::output {
 
@@ -32,6 +34,7 @@ struct SyslogTcpConfig {
     uint64_t backoff_max_ns = 30'000'000'000;  // then doubling up to 30 s
     uint64_t connect_timeout_ns = 5'000'000'000;
     size_t max_bytes_per_poll = 1 << 20;       // bounds the time one poll() spends writing
+    std::optional<TlsConfig> tls;              // set: RFC 5425 syslog over TLS on this connection
 };
 
 struct SyslogCounters {
