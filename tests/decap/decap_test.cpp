@@ -134,6 +134,22 @@ TEST_CASE("decap denies every source when the allow-list is empty", "[decap][eal
     CHECK(r->ctr.drop(DropReason::kSourceDenied).get() == 1);
 }
 
+TEST_CASE("decap checks every tap source of an interleaved burst, not just the first", "[decap][eal]") {
+    // decap remembers the last allowed source within a burst; a denied
+    // source between two allowed ones, and 0.0.0.0, must still be caught.
+    auto cfg = lab_config();
+    auto in = inner_frame({});
+    const uint32_t ok = ip4(198, 18, 0, 9), denied = ip4(203, 0, 113, 9);
+    auto r = run({vtap_frame(in, {.src = ok}), vtap_frame(in, {.src = ok}), vtap_frame(in, {.src = denied}),
+                  vtap_frame(in, {.src = ok}), vtap_frame(in, {.src = 0}), vtap_frame(in, {.src = denied}),
+                  vtap_frame(in, {.src = ip4(198, 19, 255, 1)})},
+                 cfg);
+    CHECK(r->out.size() == 4);
+    CHECK(r->ctr.drop(DropReason::kSourceDenied).get() == 3);
+    for (auto* m : r->out) CHECK(ntohl(pkt_meta(m).tap_src) >> 17 == ip4(198, 18, 0, 0) >> 17);
+    free_all(*r);
+}
+
 TEST_CASE("decap counts VXLAN reserved bits and drops them only when strict", "[decap][eal]") {
     auto frame = vtap_frame(inner_frame({}), {.vxlan_flags = 0x88});
     auto permissive = run({frame}, lab_config());
