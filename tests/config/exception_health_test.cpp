@@ -39,7 +39,7 @@ TEST_CASE("config reads the exception forward list by EtherType, protocol and po
 }
 
 TEST_CASE("config refuses a forward entry it does not know, with the accepted forms", "[config]") {
-    const Error e = parse_error(kMinimal + "exception:\n  forward: [arp, smtp]\n");
+    const vtap::Error e = parse_error(kMinimal + "exception:\n  forward: [arp, smtp]\n");
     CHECK(e.what.find("unknown forward entry 'smtp'") != std::string::npos);
     CHECK(e.what.find("tcp:PORT") != std::string::npos);
     CHECK(e.where.find("vtapd.yaml:6") == 0);

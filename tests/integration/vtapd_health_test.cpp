@@ -21,7 +21,9 @@ const std::string kVtapPcap = env_or("VTAP_PCAP", "apps/vtap-pcap/vtap-pcap");
 
 // The port vtapd printed ("vtapd: health endpoint on 127.0.0.1:PORT").
 std::string health_url(Background& vtapd) {
-    REQUIRE(vtapd.wait_for_output("vtapd: running", 30s));
+    const bool running = vtapd.wait_for_output("vtapd: running", 30s);
+    INFO(vtapd.output());
+    REQUIRE(running);
     static const std::regex re(R"(health endpoint on (127\.0\.0\.1:\d+))");
     std::smatch m;
     const std::string out = vtapd.output();
@@ -35,7 +37,7 @@ TEST_CASE("vtapd's health endpoint answers 200 while vtapd keeps up with its inp
     TempDir dir;
     VtapdConfig vc;
     vc.prefix = eal_prefix("health_ok");
-    vc.ports = "  - driver: null\n";
+    vc.ports = "  - driver: \"null\"\n";
     vc.extra = "health:\n  listen: 127.0.0.1:0\n  stall_ms: 1000\n";
     const std::string cfg = write_vtapd_config(dir / "vtapd.yaml", vc), stats = dir / "stats.json";
     Background vtapd({vtapd_path(), "-c", cfg, "--stats-file", stats}, dir / "vtapd.log");
