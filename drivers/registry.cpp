@@ -49,13 +49,18 @@ extern const Family kManaFamily;
 #else
 VTAP_UNBUILT(kManaFamily, "mana", "net_mana", VTAP_FAMILY_MANA_REASON);
 #endif
+#if VTAP_FAMILY_TAP
+extern const Family kTapFamily;
+#else
+VTAP_UNBUILT(kTapFamily, "tap", "net_tap", VTAP_FAMILY_TAP_REASON);
+#endif
 
 namespace {
 
-const std::array<const Family*, 7>& families() {
-    static const std::array<const Family*, 7> all{
+const std::array<const Family*, 8>& families() {
+    static const std::array<const Family*, 8> all{
         &kPcapFamily, &kAfPacketFamily, &kNullFamily, &kRingFamily,
-        &kNetvscFamily, &kMlx5Family, &kManaFamily,
+        &kNetvscFamily, &kMlx5Family, &kManaFamily, &kTapFamily,
     };
     return all;
 }

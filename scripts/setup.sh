@@ -9,7 +9,7 @@ packages=(
   libhyperscan-dev libyaml-cpp-dev catch2 libbenchmark-dev
   libpcap-dev libpcre2-dev libgnutls28-dev
   rsyslog rsyslog-gnutls gnutls-bin
-  tshark tcpdump iproute2 iputils-ping shellcheck
+  tshark tcpdump iproute2 iputils-ping shellcheck curl ethtool
   python3-scapy python3-matplotlib
   valgrind
 )

@@ -244,7 +244,8 @@ Result<void> cross_check(const MapView& doc, const Config& cfg) {
 Result<Config> build(const std::string& source, const YAML::Node& root) {
     MapView doc(source, root, "");
     VTAP_CONFIG_TRY(doc.check_keys(
-        {"eal", "ports", "decap", "pipeline", "mempool", "stats", "capture", "detect", "alerts"}));
+        {"eal", "ports", "decap", "pipeline", "mempool", "stats", "capture", "detect", "alerts", "exception",
+         "health"}));
     Config cfg;
     cfg.source = source;
     VTAP_CONFIG_TRY(parse_eal(doc, cfg));
@@ -258,6 +259,8 @@ Result<Config> build(const std::string& source, const YAML::Node& root) {
     VTAP_CONFIG_TRY(parse_capture(doc, cfg));
     VTAP_CONFIG_TRY(parse_detect(doc, cfg));
     VTAP_CONFIG_TRY(parse_alerts(doc, cfg));
+    VTAP_CONFIG_TRY(detail::parse_exception(doc, cfg));
+    VTAP_CONFIG_TRY(detail::parse_health(doc, cfg));
     VTAP_CONFIG_TRY(cross_check(doc, cfg));
     return cfg;
 }

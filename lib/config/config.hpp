@@ -74,6 +74,40 @@ struct DetectConfig {
     std::string cache_dir;                 // compiled-database cache ("" = compile every start)
 };
 
+// One kind of non-VTAP frame handed to the kernel (exception.forward).
+enum class ForwardKind : uint8_t {
+    kEtherType,  // "arp" (0x0806), "ipv6" (0x86DD), "ethertype:0x88cc"
+    kIpProto,    // "icmp" (1), "ip:47": IPv4 with this protocol
+    kTcpPort,    // "tcp:22": IPv4 TCP to this destination port
+    kUdpPort,    // "udp:68": IPv4 UDP to this destination port (not the VXLAN port)
+};
+
+struct ForwardEntry {
+    ForwardKind kind = ForwardKind::kEtherType;
+    uint16_t value = 0;     // EtherType, IP protocol or port, host order
+    std::string text;       // as written, for counter names ("tcp:22")
+};
+
+// The exception path: frames on the data port that are not VTAP traffic
+// (ARP, ping, the load balancer's probe, SSH) go to a kernel tap interface so
+// the kernel answers them; its replies leave through the data port.
+struct ExceptionConfig {
+    bool enabled = false;
+    std::string tap_name = "vtapexc0";      // kernel interface name
+    std::string address;                    // "10.0.1.4/24" set on the tap; "" = the system configures it
+    uint16_t port = 0;                      // index into ports[] whose non-VTAP frames are handled
+    uint32_t ring_size = 1024;              // frames in flight RX lcores -> control thread (power of two)
+    std::vector<ForwardEntry> forward;      // what reaches the kernel; the rest is dropped and counted
+};
+
+// Health endpoint served by the control thread (HTTP/1.0, GET /health).
+struct HealthConfig {
+    std::string listen;                     // "127.0.0.1:8081"; "" = off
+    double max_drop_ratio = 0.01;           // lost / received over window_s above this: unhealthy
+    uint32_t stall_ms = 2000;               // a lane with queued input and no progress this long: unhealthy
+    uint32_t window_s = 10;                 // drop-ratio window
+};
+
 // Where alerts go.
 struct AlertsConfig {
     std::string eve = "-";                 // EVE JSON lines: a file path, "-" = stdout, "" = off
@@ -91,6 +125,8 @@ struct Config {
     CaptureConfig capture;
     DetectConfig detect;
     AlertsConfig alerts;
+    ExceptionConfig exception;
+    HealthConfig health;
 };
 
 // Parses and validates YAML text. `source_name` is used in error positions.

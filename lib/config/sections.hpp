@@ -17,4 +17,8 @@ namespace vtap::config::detail {
 // when the key is missing altogether.
 Result<std::vector<PortConfig>> parse_ports(const MapView& doc);
 
+// `exception:` and `health:` (exception_health.cpp).
+Result<void> parse_exception(const MapView& doc, Config& cfg);
+Result<void> parse_health(const MapView& doc, Config& cfg);
+
 }  // namespace vtap::config::detail

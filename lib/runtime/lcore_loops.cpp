@@ -1,5 +1,6 @@
 // Hot path. Stage functions over bursts, read top to bottom:
 //   RX:     rte_eth_rx_burst -> count -> decap_burst -> hash_burst -> shard_burst
+//           (decap's non-VTAP frames -> exception_burst -> control thread)
 //   worker: rte_ring_dequeue_burst -> count -> WorkerStage -> free_bulk
 #include "runtime/lcore_loops.hpp"
 
@@ -62,7 +63,12 @@ uint32_t rx_poll_once(RxLcoreCtx& c) noexcept {
         c.ctr.packets.add(n);
         c.ctr.bytes.add(burst_bytes(pkts, n));
 
-        n = decap::decap_burst(pkts, n, *c.decap, c.ctr);
+        Burst sink;
+        sink.n = 0;
+        decap::ExceptionHook hook{};
+        if (c.exc.ring && c.queues[q].port == c.exc.port) hook.sink = &sink;
+        n = decap::decap_burst(pkts, n, *c.decap, c.ctr, hook);
+        if (unlikely(sink.n != 0)) exception_burst(sink, c.exc);
         if (unlikely(n == 0)) continue;
         shard::hash_burst(pkts, n);
         if (c.run_to_completion) {

@@ -10,6 +10,7 @@
 
 #include "core/counters.hpp"
 #include "decap/decap.hpp"
+#include "runtime/exception_path.hpp"
 #include "runtime/worker_stage.hpp"
 #include "shard/shard.hpp"
 
@@ -49,6 +50,7 @@ struct alignas(kCacheLine) RxLcoreCtx {
     // can take a burst per queue. nullptr on live ports, where the wire does
     // not wait and a full pool is the NIC's counted rx_nombuf/imissed.
     const rte_mempool* offline_pool = nullptr;
+    ExceptionRx exc;                        // non-VTAP frames to the kernel; exc.ring == nullptr: off
     RxCounters ctr;
 };
 

@@ -22,6 +22,8 @@
 #include "core/pkt_meta.hpp"
 #include "drivers/driver.hpp"
 #include "runtime/eal_args.hpp"
+#include "runtime/exception_path.hpp"
+#include "runtime/health.hpp"
 #include "runtime/detect_stage.hpp"
 #include "runtime/lcore_loops.hpp"
 #include "runtime/rule_loading.hpp"
@@ -55,6 +57,14 @@ struct Pipeline::Impl {
     Clock::time_point started{};
     double elapsed_s = 0;
     bool running = false;
+    // Exception path (non-VTAP frames to the kernel and back) and the health
+    // endpoint; both served by the control thread, null when not configured.
+    std::unique_ptr<ExceptionPath> exception;
+    std::unique_ptr<HealthMonitor> health;
+    std::unique_ptr<HealthServer> health_server;
+    std::atomic<bool> health_ok{true};
+    std::atomic<uint64_t> health_requests{0};
+    Clock::time_point last_health{};
 
     // Every worker path, wherever it runs (worker lcores or RX lcores).
     std::vector<WorkerPath*> paths() const {
@@ -67,6 +77,8 @@ struct Pipeline::Impl {
 
     ~Impl() {
         capture.reset();  // drains and closes before the ports go
+        health_server.reset();
+        exception.reset();  // frees queued frames, removes the tap
         for (auto& p : ports) drivers::close_port(p);
         rx.clear();
         workers.clear();
@@ -128,7 +140,10 @@ Result<std::unique_ptr<WorkerStage>> make_stage(Pipeline::Impl& im, uint16_t wor
 }
 
 // Formats and writes what the workers queued; the control thread's job.
+// Written lines are flushed each round, so a reader of a pipe or file (the
+// lab, a SIEM shipper) sees alerts within one control period.
 void drain_alerts(Pipeline::Impl& im) {
+    const uint64_t before = im.alerts_written;
     for (auto& q : im.alert_queues)
         q->drain([&](const alert::AlertRecord& r) {
             if (!im.eve) return;
@@ -137,6 +152,81 @@ void drain_alerts(Pipeline::Impl& im) {
             if (im.eve->write_line(im.eve_line)) im.alerts_written++;
             else im.alerts_write_errors++;
         });
+    if (im.eve && im.alerts_written != before)
+        if (!im.eve->flush()) im.alerts_write_errors++;
+}
+
+// The exception path needs the data port and the RX contexts; the health
+// endpoint only its socket.
+Result<void> start_exception_and_health(Pipeline::Impl& im, int socket) {
+    const auto& xc = im.cfg.exception;
+    if (xc.enabled) {
+        if (xc.port >= im.ports.size()) return fail("exception", "port index out of range");
+        const uint16_t data_port = im.ports[xc.port].port_id;
+        auto x = ExceptionPath::create(xc, data_port, static_cast<unsigned>(im.ports.size()), im.pool,
+                                       im.rx.size() > 1, socket);
+        if (!x) return std::unexpected(x.error());
+        im.exception = std::move(*x);
+        for (auto& c : im.rx) {
+            c->exc.ring = im.exception->ring();
+            c->exc.table = &im.exception->table();
+            c->exc.port = data_port;
+        }
+        std::fprintf(stderr, "vtapd: exception path: non-VTAP frames of port %s to kernel interface %s%s%s\n",
+                     im.ports[xc.port].name.c_str(), xc.tap_name.c_str(), xc.address.empty() ? "" : " ",
+                     xc.address.c_str());
+    }
+    if (!im.cfg.health.listen.empty()) {
+        auto h = HealthServer::open(im.cfg.health.listen);
+        if (!h) return std::unexpected(h.error());
+        im.health_server = std::move(*h);
+        im.health = std::make_unique<HealthMonitor>(im.cfg.health);
+        const std::string& l = im.cfg.health.listen;
+        std::fprintf(stderr, "vtapd: health endpoint on %s:%u (GET /health)\n", l.substr(0, l.rfind(':')).c_str(),
+                     unsigned{im.health_server->port()});
+    }
+    return {};
+}
+
+uint64_t ms_since_epoch(Clock::time_point t) {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
+}
+
+// What the health monitor watches: every worker path (progress = packets,
+// backlog = its ring), every RX lcore (progress = polls; a stopped poll loop
+// is stalled whatever the wire does), and frames lost for lack of capacity.
+HealthSample health_sample(const Pipeline::Impl& im, Clock::time_point now) {
+    HealthSample s;
+    s.now_ms = ms_since_epoch(now);
+    for (size_t w = 0; w < im.workers.size(); w++)
+        s.lanes.push_back({"worker" + std::to_string(w), im.workers[w]->path.ctr.packets.get(),
+                           rte_ring_count(im.workers[w]->ring)});
+    for (size_t i = 0; i < im.rx.size(); i++)
+        s.lanes.push_back({"rx" + std::to_string(i), im.rx[i]->ctr.polls.get(), 1});
+    for (const auto& c : im.rx) {
+        s.received += c->ctr.packets.get();
+        s.lost += c->ctr.drop(DropReason::kRingFull).get();
+    }
+    for (const auto& h : im.ports) {
+        rte_eth_stats st{};
+        if (rte_eth_stats_get(h.port_id, &st) != 0) continue;
+        s.received += st.imissed + st.rx_nombuf;
+        s.lost += st.imissed + st.rx_nombuf;
+    }
+    return s;
+}
+
+// The control thread's service round for the exception path and health.
+void serve_control(Pipeline::Impl& im, Clock::time_point now) {
+    if (im.exception) im.exception->poll();
+    if (!im.health) return;
+    if (now - im.last_health >= std::chrono::milliseconds(100)) {
+        im.last_health = now;
+        im.health->update(health_sample(im, now));
+        im.health_ok.store(im.health->verdict().ok, std::memory_order_relaxed);
+    }
+    im.health_server->poll(im.health->verdict(), ms_since_epoch(now));
+    im.health_requests.store(im.health_server->requests(), std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -246,6 +336,8 @@ Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::st
         if (c->n_queues == 0)
             return fail("pipeline", "rx_lcores (" + std::to_string(n_rx) + ") exceeds the RX queues of all ports; "
                                     "raise ports[].rx_queues or lower pipeline.rx_lcores");
+
+    if (auto r = start_exception_and_health(*im, socket); !r) return std::unexpected(r.error());
 
     for (unsigned w = 0; w < im->rings.size(); w++) {
         auto c = std::make_unique<WorkerCtx>();
@@ -358,6 +450,7 @@ Result<StatsSnapshot> Pipeline::run(const RunOptions& opt) {
             }
         }
         drain_alerts(im);
+        serve_control(im, now);
         if (im.capture)
             if (auto d = im.capture->drain(); !d)
                 std::fprintf(stderr, "vtapd: capture: %s\n", d.error().to_string().c_str());
@@ -461,6 +554,16 @@ StatsSnapshot Pipeline::snapshot() const {
         s.add("alert.dropped", dropped);
         s.add("alert.written", im.alerts_written);
         s.add("alert.write_errors", im.alerts_write_errors);
+    }
+
+    if (im.exception) {
+        std::vector<const ExceptionRxCounters*> xr;
+        for (const auto& c : im.rx) xr.push_back(&c->exc.ctr);
+        im.exception->append_stats(s, xr);
+    }
+    if (im.health) {
+        s.add("health.ok", im.health_ok.load(std::memory_order_relaxed) ? 1 : 0);
+        s.add("health.requests", im.health_requests.load(std::memory_order_relaxed));
     }
 
     if (im.capture) {
