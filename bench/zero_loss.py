@@ -42,6 +42,9 @@ SIZES = {"64": "fixed:64", "imix": "imix", "1500": "fixed:1514", "9000": "jumbo"
 # anything counting frames lost or refused.
 # net_af_packet ring geometry that holds a 9 KB frame (both ends of jumbo trials).
 JUMBO_RING = "blocksz=16384,framesz=16384,framecnt=1024"
+# Receive ring of the other sizes: 8192 frames (the PMD's default is 512) so a
+# receiver descheduled for a few ms on a shared machine does not overflow it.
+RX_RING = "blocksz=4096,framesz=2048,framecnt=8192"
 
 LOSS_WORDS = ("drop", "missed", "ring_full", "nombuf", "ierrors", "table_full", "overflow")
 
@@ -89,13 +92,15 @@ class Vtapd:
         a = self.a
         path = os.path.join(self.work, "vtapd.yaml")
         rules = f"detect:\n  rule_files: [{a.rules}]\n" if a.rules else ""
+        if a.rules and getattr(a, "classification", ""):
+            rules += f"  classification_file: {a.classification}\n"
         # main (mostly asleep) and the RX lcore, then workers dealt over the CPUs.
         ncpu = os.cpu_count() or 1
         # Jumbo trials: the af_packet ring frames must hold 9 KB. Setting `mtu`
         # would size them, but net_af_packet reports a 1518-byte max frame and
         # rte_eth_dev_configure refuses it, so the ring geometry goes in devargs.
         jumbo = a.link.mtu > 1600
-        mtu = f"    devargs: '{JUMBO_RING}'\n" if jumbo else ""
+        mtu = f"    devargs: '{JUMBO_RING if jumbo else RX_RING}'\n"
         lcores = ",".join(f"{i}@{i % ncpu}" for i in range(2 + workers))
         with open(path, "w") as f:
             f.write(f"""eal:
@@ -173,6 +178,10 @@ def gen_cmd(a, size, count, rate_pps, tag):
            "--count", str(count), "--mode", a.mode, "--prebuild-max", str(a.prebuild_max)]
     if size == "9000" and not a.gen_port:
         cmd += ["--data-room", "16384"]
+    if getattr(a, "mix", ""):
+        cmd += ["--mix", a.mix]
+    if getattr(a, "retry", False):
+        cmd += ["--retry"]
     if a.plant:
         cmd += ["--plant", a.plant, "--plant-rate", str(a.plant_rate)]
     if a.outer_dst_mac:
