@@ -222,7 +222,8 @@ def trial(a, vtapd, size, workers, rate_pps, tag):
     return {"offered_pps": rate_pps, "offered": gen["offered"], "sent": gen["sent"], "rejected": gen["rejected"],
             "gen_pps": gen["pps"], "gen_gbps": gen["gbps"], "received": rx,
             "delivered": stats.get("decap.delivered", 0), "losses": lost, "zero_loss": ok,
-            "flows_sent": gen["flows"], "planted_sent": gen["planted"], "elapsed_s": stats.get("elapsed_s", 0)}
+            "flows_sent": gen["flows"], "planted_sent": gen["planted"], "pacer_slips": gen["slips"],
+            "elapsed_s": stats.get("elapsed_s", 0)}
 
 
 def search(a, vtapd, size, workers):
