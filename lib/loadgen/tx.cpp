@@ -120,7 +120,6 @@ std::string_view mode_name(TxMode m) {
 
 Result<TxStats> send_store(const FrameStore& store, const TxOptions& opt) {
     if (store.size() == 0) return fail("source", "produced no frames");
-    Sender s(opt);
     if (opt.mode == TxMode::kRefcnt) {
         // One mbuf per stored frame, built once; each send takes a reference
         // that the PMD drops when it has copied the frame out.
@@ -135,6 +134,7 @@ Result<TxStats> send_store(const FrameStore& store, const TxOptions& opt) {
             built[i] = *m;
             if (auto ok = fill(*m, store.bytes(i)); !ok) return release(), std::unexpected(ok.error());
         }
+        Sender s(opt);  // the schedule starts once the frames are built
         for (size_t i = 0; !s.done(); i = i + 1 == store.size() ? 0 : i + 1) {
             rte_mbuf_refcnt_update(built[i], 1);
             s.push(built[i], store.rec(i).flow, store.rec(i).planted);
@@ -143,6 +143,7 @@ Result<TxStats> send_store(const FrameStore& store, const TxOptions& opt) {
         release();
         return st;
     }
+    Sender s(opt);
     for (size_t i = 0; !s.done(); i = i + 1 == store.size() ? 0 : i + 1) {
         auto m = alloc(opt.pool);
         if (!m) return std::unexpected(m.error());
