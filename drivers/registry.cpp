@@ -82,7 +82,9 @@ const Family* find_family_by_pmd(std::string_view pmd) {
 const std::vector<std::string_view>& driver_names() {
     static const std::vector<std::string_view> names = [] {
         std::vector<std::string_view> out;
-        for (const Family* f : families()) out.push_back(f->driver);
+        // tap is the exception path's, never a `ports` entry (config refuses it).
+        for (const Family* f : families())
+            if (f != &kTapFamily) out.push_back(f->driver);
         return out;
     }();
     return names;
