@@ -10,7 +10,7 @@ packages=(
   libpcap-dev libpcre2-dev libgnutls28-dev
   rsyslog rsyslog-gnutls gnutls-bin
   tshark tcpdump iproute2 iputils-ping shellcheck curl ethtool
-  python3-scapy python3-matplotlib
+  python3-scapy python3-matplotlib python3-yaml
   valgrind
 )
 

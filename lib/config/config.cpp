@@ -216,6 +216,21 @@ Result<void> parse_alerts(const MapView& doc, Config& cfg) {
     return {};
 }
 
+// instance.id: 1..64 of [A-Za-z0-9._-], so it is a valid EVE string and a
+// valid RFC 5424 HOSTNAME (printable US-ASCII, no spaces) without escaping.
+Result<void> parse_instance(const MapView& doc, Config& cfg) {
+    MapView m(doc.source(), doc.child("instance"), "instance");
+    VTAP_CONFIG_TRY(m.check_keys({"id"}));
+    VTAP_CONFIG_TRY(m.read("id", cfg.instance.id));
+    const std::string& id = cfg.instance.id;
+    constexpr std::string_view kAllowed =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
+    if (id.size() > 64 || id.find_first_not_of(kAllowed) != std::string::npos)
+        return m.fail_at("id", "'instance.id' is " + quote(id) +
+                                   "; use 1..64 of A-Z a-z 0-9 . _ - (or \"\" for the host name)");
+    return {};
+}
+
 // Rules that span sections.
 Result<void> cross_check(const MapView& doc, const Config& cfg) {
     uint64_t queues = 0, descriptors = 0;
@@ -244,10 +259,11 @@ Result<void> cross_check(const MapView& doc, const Config& cfg) {
 Result<Config> build(const std::string& source, const YAML::Node& root) {
     MapView doc(source, root, "");
     VTAP_CONFIG_TRY(doc.check_keys(
-        {"eal", "ports", "decap", "pipeline", "mempool", "stats", "capture", "detect", "alerts", "exception",
-         "health"}));
+        {"instance", "eal", "ports", "decap", "pipeline", "mempool", "stats", "capture", "detect", "alerts",
+         "exception", "health"}));
     Config cfg;
     cfg.source = source;
+    VTAP_CONFIG_TRY(parse_instance(doc, cfg));
     VTAP_CONFIG_TRY(parse_eal(doc, cfg));
     auto ports = detail::parse_ports(doc);
     if (!ports) return std::unexpected(ports.error());

@@ -114,8 +114,15 @@ struct AlertsConfig {
     uint32_t queue_size = 4096;            // alerts in flight per worker (power of two)
 };
 
+// Who this vtapd is, when several run behind one load balancer (scale-out):
+// alerts carry `id` as EVE "host" so a SIEM can tell the instances apart.
+struct InstanceConfig {
+    std::string id;                        // "" = the machine's host name
+};
+
 struct Config {
     std::string source;                  // the file it came from, for messages
+    InstanceConfig instance;
     std::vector<std::string> eal_args;   // extra EAL arguments (e.g. --no-huge, -m, -l)
     std::vector<PortConfig> ports;
     decap::DecapConfig decap;            // data-path view, validated

@@ -257,7 +257,7 @@ Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::st
             if (!w) return std::unexpected(w.error());
             im->eve = std::make_unique<alert::EveWriter>(std::move(*w));
             alert::EveOptions eo;
-            eo.host = alert::local_hostname();
+            eo.host = cfg.instance.id.empty() ? alert::local_hostname() : cfg.instance.id;
             eo.in_iface = cfg.ports.empty() ? "" : (cfg.ports[0].name.empty() ? cfg.ports[0].driver + "0" : cfg.ports[0].name);
             eo.vxlan_port = cfg.decap.udp_port;
             im->eve_fmt = std::make_unique<alert::EveFormatter>(eo);

@@ -8,6 +8,8 @@
 #       options: --ref REF, --ssh-key FILE (default ~/.ssh/id_ed25519.pub),
 #                --collectors N, --destination loadBalancer|nic,
 #                --driver netvsc|mana|af_packet, --sender, --size VM_SIZE,
+#                --tap-sources CIDR[,CIDR...] (the tapped VMs' prefixes;
+#                default: the collector VNet's, which misses peered VNets),
 #                --what-if (show the changes, deploy nothing)
 #   deploy.sh add-source -g RG --nic-rg NIC_RG --nic NIC [--no-restart]
 #       stop (deallocate) and start the NIC's VM once (preview requirement,
@@ -21,14 +23,14 @@ deployment=vtapd
 die() { echo "deploy: $*" >&2; exit 2; }
 need_az() { command -v az >/dev/null || die "the az CLI is not installed (https://learn.microsoft.com/cli/azure/install-azure-cli)"; }
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 (($# > 0)) || usage
 [[ $1 == -h || $1 == --help ]] && usage
 cmd=$1
 shift
 
 rg="" region="" repo="" ref=main ssh_key="$HOME/.ssh/id_ed25519.pub" ssh_from=""
-collectors=1 destination=loadBalancer driver=netvsc sender=false size="" what_if=false
+collectors=1 destination=loadBalancer driver=netvsc sender=false size="" what_if=false tap_sources=""
 nic_rg="" nic="" restart=true
 while (($# > 0)); do
   case $1 in
@@ -43,6 +45,7 @@ while (($# > 0)); do
     --driver) driver=$2; shift ;;
     --sender) sender=true ;;
     --size) size=$2; shift ;;
+    --tap-sources) tap_sources=$2; shift ;;
     --what-if) what_if=true ;;
     --nic-rg) nic_rg=$2; shift ;;
     --nic) nic=$2; shift ;;
@@ -67,6 +70,10 @@ case $cmd in
       deployBenchSender="$sender"
     )
     [[ -n $size ]] && params+=(collectorVmSize="$size")
+    if [[ -n $tap_sources ]]; then
+      [[ $tap_sources =~ ^[0-9./,]+$ ]] || die "up: --tap-sources '$tap_sources' is not CIDR[,CIDR...]"
+      params+=(tapSources="[\"${tap_sources//,/\",\"}\"]")
+    fi
     az group create --name "$rg" --location "$region" --output none
     if $what_if; then
       az deployment group what-if -g "$rg" -n "$deployment" -f "$here/main.bicep" -p "${params[@]}"

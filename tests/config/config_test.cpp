@@ -64,6 +64,7 @@ TEST_CASE("the reference file documents the same defaults as the code", "[config
     CHECK(c.stats.interval_s == st.interval_s);
     CHECK(c.stats.file == st.file);
     CHECK(c.stats.telemetry == st.telemetry);
+    CHECK(c.instance.id == InstanceConfig{}.id);
     const CaptureConfig cp;
     CHECK(c.capture.pcapng == cp.pcapng);
     CHECK(c.capture.max_bytes == cp.max_bytes);
@@ -130,6 +131,7 @@ TEST_CASE("config rejects unknown keys in every section", "[config]") {
         {kMinimal + "mempool:\n  mbuf: 2\n", 6, "'mbuf'", "in 'mempool'"},
         {kMinimal + "stats:\n  interval: 2\n", 6, "'interval'", "in 'stats'"},
         {kMinimal + "capture:\n  pcap: x\n", 6, "'pcap'", "in 'capture'"},
+        {kMinimal + "instance:\n  name: x\n", 6, "'name'", "in 'instance'"},
         {"ports:\n  - driver: pcap\n    pcap_file: a\n    queues: 2\n" + kMinimalDecap, 4,
          "'queues'", "in 'ports[0]'"},
     };
@@ -344,4 +346,26 @@ TEST_CASE("resolve_pcap_files places the default's demo capture in a data direct
     Config same = parse_ok(default_yaml());
     resolve_pcap_files(same, "");
     CHECK(same.ports[0].pcap_file == "vtap-demo.pcap");
+}
+
+TEST_CASE("config reads instance.id, which names this collector in its alerts", "[config]") {
+    CHECK(parse_ok(kMinimal).instance.id.empty());
+    CHECK(parse_ok(kMinimal + "instance: {id: \"\"}\n").instance.id.empty());
+    CHECK(parse_ok(kMinimal + "instance: {id: vtap-nva-1.eastus_2}\n").instance.id == "vtap-nva-1.eastus_2");
+    CHECK(parse_ok(kMinimal + "instance: {id: " + std::string(64, 'a') + "}\n").instance.id.size() == 64);
+}
+
+TEST_CASE("config rejects an instance.id that is not a plain host-name-like token", "[config]") {
+    // Spaces, quotes and over-long ids would need escaping in EVE and break
+    // an RFC 5424 HOSTNAME; each is an error at the key's position.
+    for (const std::string& bad : {std::string("\"nva 1\""), std::string("\"a\\\"b\""), std::string(65, 'a'),
+                                  std::string("\"caf\u00e9\"")}) {
+        Error e = parse_error(kMinimal + "instance:\n  id: " + bad + "\n");
+        INFO(e.to_string());
+        CHECK(starts_with(e.where, at_line(6)));
+        CHECK(e.what.find("'instance.id' is") != std::string::npos);
+        CHECK(e.what.find("1..64 of A-Z a-z 0-9 . _ -") != std::string::npos);
+    }
+    Error e = parse_error(kMinimal + "instance:\n  id: [a]\n");
+    CHECK(starts_with(e.where, at_line(6)));
 }

@@ -67,7 +67,10 @@ TEST_CASE("vtapd alerts on the demo capture with the demo rules, once per matchi
     text = std::regex_replace(text, std::regex("eve: \"-\""), "eve: \"" + dir / "eve.json" + "\"");
     text = std::regex_replace(text, std::regex("\"rules/"), "\"" + kSource + "/conf/rules/");
     text = std::regex_replace(text, std::regex("\"--no-shconf\""), "\"--no-shconf\", \"--file-prefix=vtapdet\"");
+    // A named instance (scale-out): every alert says which collector saw it.
+    text = std::regex_replace(text, std::regex("\n  id: \"\"\n"), "\n  id: \"collector-7\"\n");
     REQUIRE(text.find(dir / "eve.json") != std::string::npos);
+    REQUIRE(text.find("id: \"collector-7\"") != std::string::npos);
     std::ofstream(dir / "vtapd.yaml") << text;
 
     auto out = run_cmd(kVtapd + " -c " + dir / "vtapd.yaml" + " --workers 2 --stats-file " + dir / "s.json");
@@ -102,7 +105,8 @@ TEST_CASE("vtapd alerts on the demo capture with the demo rules, once per matchi
     auto check = run_cmd("/usr/bin/python3 -c 'import json,sys\n"
                          "n=0\n"
                          "for l in open(sys.argv[1], encoding=\"utf-8\"):\n"
-                         "  o=json.loads(l); assert o[\"event_type\"]==\"alert\"; assert o[\"tunnel\"][\"vxlan_vni\"]==27; n+=1\n"
+                         "  o=json.loads(l); assert o[\"event_type\"]==\"alert\"; assert o[\"tunnel\"][\"vxlan_vni\"]==27\n"
+                         "  assert o[\"host\"]==\"collector-7\", o.get(\"host\"); n+=1\n"
                          "print(n)' " + dir / "eve.json");
     INFO(check.text);
     CHECK(check.status == 0);
