@@ -4,7 +4,9 @@
 Catch2 binaries report per test case ("test cases: 12 | 11 passed | 1 failed"
 or "All tests passed (40 assertions in 12 test cases)"); other tests (scripts)
 count as one each. A meson SKIP (exit 77) counts as skipped. A binary that
-crashed before its summary counts as one failure. Prints one line:
+crashed before its summary counts as one failure. A meson EXPECTEDFAIL (a
+`should_fail` check that failed, e.g. a linter run on a broken fixture) is a
+pass; UNEXPECTEDPASS is a failure. Prints one line:
 "N passed, N failed, N skipped".
 """
 import json
@@ -31,7 +33,7 @@ def count(entry):
     m = ONLY_FAILED.search(out)
     if m:
         return 0, int(m.group(2)), 0
-    return (1, 0, 0) if result == "OK" else (0, 1, 0)
+    return (1, 0, 0) if result in ("OK", "EXPECTEDFAIL") else (0, 1, 0)
 
 
 def main(path):
