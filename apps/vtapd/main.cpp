@@ -52,6 +52,11 @@ void on_signal(int) {
     if (g_pipeline) g_pipeline->stop();
 }
 
+// logrotate renames the EVE file and sends SIGHUP: reopen, do not stop.
+void on_hangup(int) {
+    if (g_pipeline) g_pipeline->request_reopen();
+}
+
 bool parse_uint(const char* s, unsigned long max, unsigned long& out) {
     char* end = nullptr;
     errno = 0;
@@ -212,6 +217,10 @@ int main(int argc, char** argv) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    struct sigaction hup{};
+    hup.sa_handler = on_hangup;
+    hup.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &hup, nullptr);
 
     vtap::runtime::RunOptions opt;
     opt.duration_s = a.duration;

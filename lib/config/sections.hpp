@@ -17,4 +17,7 @@ namespace vtap::config::detail {
 // when the key is missing altogether.
 Result<std::vector<PortConfig>> parse_ports(const MapView& doc);
 
+// `outputs:`: a list of alert outputs (may be absent or empty).
+Result<std::vector<output::OutputSpec>> parse_outputs(const MapView& doc);
+
 }  // namespace vtap::config::detail
