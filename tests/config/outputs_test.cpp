@@ -147,7 +147,7 @@ TEST_CASE("alerts keys are range checked and clash with outputs is caught", "[co
     Error b = parse_error(kMinimal + "alerts:\n  rate_limit: {per_signature: 5, per_seconds: 0}\n");
     CHECK(starts_with(b.where, at_line(6)));
     CHECK(b.what.find("alerts.rate_limit.per_seconds") != std::string::npos);
-    Error c = parse_error(kMinimal + "alerts:\n  rate_limit: {per_sig: 5}\n");
+    Error c = parse_error(kMinimal + "alerts:\n  rate_limit: {per_signatur: 5}\n");
     CHECK(c.what.find("did you mean 'per_signature'") != std::string::npos);
     Error d = parse_error(kMinimal + "alerts:\n  eve: x.json\noutputs:\n  - {type: eve, path: x.json}\n");
     CHECK(starts_with(d.where, at_line(6)));

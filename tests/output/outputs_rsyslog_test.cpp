@@ -160,9 +160,14 @@ TEST_CASE("alerts over the UDP size limit arrive shortened as valid JSON and are
     RsyslogServer rs(dir, RsyslogInputs{.udp_port = port});
     REQUIRE(rs.wait_ready());
     auto spec = syslog_spec(Transport::kUdp, port);
-    spec.max_message_bytes = 700;  // below a sample alert's size (payload included)
+    spec.max_message_bytes = 700;  // below these alerts' size with their payload
     auto o = make_outputs({spec});
-    for (uint32_t sid = 1; sid <= 20; sid++) o->offer(test::sample_alert(sid));
+    const std::string payload(alert::AlertRecord::kPayloadMax, 'A');  // about 600 bytes of EVE payload fields
+    for (uint32_t sid = 1; sid <= 20; sid++) {
+        auto r = test::sample_alert(sid);
+        r.payload.set(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+        o->offer(r);
+    }
     const bool ok = deliver(*o, rs, 20);
     INFO("rsyslogd: " << test::read_file_or_empty(rs.log()));
     REQUIRE(ok);
