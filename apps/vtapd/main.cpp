@@ -194,8 +194,9 @@ int main(int argc, char** argv) {
         return loaded->errors ? 1 : 0;
     }
     if (a.check) {
-        std::printf("vtapd: configuration %s is valid (%zu port(s), %u rx lcore(s), %u worker(s))\n",
-                    cfg->source.c_str(), cfg->ports.size(), cfg->pipeline.rx_lcores, cfg->pipeline.workers);
+        std::printf("vtapd: configuration %s is valid (%zu port(s), %u rx lcore(s), %u worker(s), %zu alert output(s))\n",
+                    cfg->source.c_str(), cfg->ports.size(), cfg->pipeline.rx_lcores, cfg->pipeline.workers,
+                    cfg->outputs.size());
         return 0;
     }
 
