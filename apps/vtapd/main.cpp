@@ -52,6 +52,11 @@ void on_signal(int) {
     if (g_pipeline) g_pipeline->stop();
 }
 
+// logrotate renames the EVE file and sends SIGHUP: reopen, do not stop.
+void on_hangup(int) {
+    if (g_pipeline) g_pipeline->request_reopen();
+}
+
 bool parse_uint(const char* s, unsigned long max, unsigned long& out) {
     char* end = nullptr;
     errno = 0;
@@ -189,8 +194,9 @@ int main(int argc, char** argv) {
         return loaded->errors ? 1 : 0;
     }
     if (a.check) {
-        std::printf("vtapd: configuration %s is valid (%zu port(s), %u rx lcore(s), %u worker(s))\n",
-                    cfg->source.c_str(), cfg->ports.size(), cfg->pipeline.rx_lcores, cfg->pipeline.workers);
+        std::printf("vtapd: configuration %s is valid (%zu port(s), %u rx lcore(s), %u worker(s), %zu alert output(s))\n",
+                    cfg->source.c_str(), cfg->ports.size(), cfg->pipeline.rx_lcores, cfg->pipeline.workers,
+                    cfg->outputs.size());
         return 0;
     }
 
@@ -212,6 +218,10 @@ int main(int argc, char** argv) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    struct sigaction hup{};
+    hup.sa_handler = on_hangup;
+    hup.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &hup, nullptr);
 
     vtap::runtime::RunOptions opt;
     opt.duration_s = a.duration;

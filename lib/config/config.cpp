@@ -207,12 +207,42 @@ Result<void> parse_detect(const MapView& doc, Config& cfg) {
 
 Result<void> parse_alerts(const MapView& doc, Config& cfg) {
     MapView m(doc.source(), doc.child("alerts"), "alerts");
-    VTAP_CONFIG_TRY(m.check_keys({"eve", "queue_size"}));
+    VTAP_CONFIG_TRY(m.check_keys({"eve", "queue_size", "flush_timeout_ms", "rate_limit"}));
+    // With outputs listed, the stdout default would duplicate them: alerts.eve
+    // then only applies when given.
+    YAML::Node outs = doc.child("outputs");
+    if (outs.IsDefined() && outs.IsSequence() && outs.size() > 0) cfg.alerts.eve.clear();
     VTAP_CONFIG_TRY(m.read("eve", cfg.alerts.eve));
     VTAP_CONFIG_TRY(m.read("queue_size", cfg.alerts.queue_size, 64, 1u << 20));
     if (cfg.alerts.queue_size & (cfg.alerts.queue_size - 1))
         return m.fail_at("queue_size", "'alerts.queue_size' is " + std::to_string(cfg.alerts.queue_size) +
                                            "; it must be a power of two");
+    VTAP_CONFIG_TRY(m.read("flush_timeout_ms", cfg.alerts.flush_timeout_ms, 0, 600000));
+    MapView rl(doc.source(), m.child("rate_limit"), "alerts.rate_limit");
+    VTAP_CONFIG_TRY(rl.check_keys({"per_signature", "per_seconds"}));
+    VTAP_CONFIG_TRY(rl.read("per_signature", cfg.alerts.rate_limit.per_signature, 0, 1000000));
+    VTAP_CONFIG_TRY(rl.read("per_seconds", cfg.alerts.rate_limit.per_seconds, 1, 86400));
+
+    auto list = detail::parse_outputs(doc);
+    if (!list) return std::unexpected(list.error());
+    if (!cfg.alerts.eve.empty()) {
+        output::OutputSpec e;
+        e.name = "eve";
+        e.type = output::OutputType::kEve;
+        e.path = cfg.alerts.eve;
+        for (size_t i = 0; i < list->size(); i++) {
+            const auto& o = (*list)[i];
+            const std::string idx = "outputs[" + std::to_string(i) + "]";
+            if (o.name == "eve")
+                return m.fail_at("eve", "'alerts.eve' is an output named 'eve', and so is " + quote(idx) +
+                                            "; rename that one");
+            if (o.type == output::OutputType::kEve && o.path == e.path)
+                return m.fail_at("eve", "'alerts.eve' writes " + quote(e.path) + " like " + quote(idx) +
+                                            "; two writers would interleave lines");
+        }
+        cfg.outputs.push_back(std::move(e));
+    }
+    for (auto& o : *list) cfg.outputs.push_back(std::move(o));
     return {};
 }
 
@@ -260,7 +290,7 @@ Result<Config> build(const std::string& source, const YAML::Node& root) {
     MapView doc(source, root, "");
     VTAP_CONFIG_TRY(doc.check_keys(
         {"instance", "eal", "ports", "decap", "pipeline", "mempool", "stats", "capture", "detect", "alerts",
-         "exception", "health"}));
+         "outputs", "exception", "health"}));
     Config cfg;
     cfg.source = source;
     VTAP_CONFIG_TRY(parse_instance(doc, cfg));

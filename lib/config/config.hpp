@@ -11,6 +11,7 @@
 
 #include "core/result.hpp"
 #include "decap/decap.hpp"
+#include "output/output_spec.hpp"
 
 namespace vtap::config {
 
@@ -110,8 +111,13 @@ struct HealthConfig {
 
 // Where alerts go.
 struct AlertsConfig {
-    std::string eve = "-";                 // EVE JSON lines: a file path, "-" = stdout, "" = off
+    // EVE JSON lines: a file path, "-" = stdout, "" = off. Shorthand for one
+    // eve output named "eve"; when `outputs:` lists any output and `eve` is
+    // not given, it is off.
+    std::string eve = "-";
     uint32_t queue_size = 4096;            // alerts in flight per worker (power of two)
+    uint32_t flush_timeout_ms = 2000;      // shutdown: time the outputs get to deliver what they hold
+    output::RateLimitSpec rate_limit;      // per gid:sid; per_signature 0 = off
 };
 
 // Who this vtapd is, when several run behind one load balancer (scale-out):
@@ -134,6 +140,9 @@ struct Config {
     AlertsConfig alerts;
     ExceptionConfig exception;
     HealthConfig health;
+    // Every alert output: alerts.eve (as "eve") first when set, then the
+    // `outputs:` list in order. Names are unique.
+    std::vector<output::OutputSpec> outputs;
 };
 
 // Parses and validates YAML text. `source_name` is used in error positions.

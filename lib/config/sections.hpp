@@ -21,4 +21,7 @@ Result<std::vector<PortConfig>> parse_ports(const MapView& doc);
 Result<void> parse_exception(const MapView& doc, Config& cfg);
 Result<void> parse_health(const MapView& doc, Config& cfg);
 
+// `outputs:`: a list of alert outputs (may be absent or empty).
+Result<std::vector<output::OutputSpec>> parse_outputs(const MapView& doc);
+
 }  // namespace vtap::config::detail

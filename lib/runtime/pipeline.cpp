@@ -17,10 +17,10 @@
 
 #include "alert/alert_queue.hpp"
 #include "alert/eve_json.hpp"
-#include "alert/eve_writer.hpp"
 #include "capture/pcapng_sink.hpp"
 #include "core/pkt_meta.hpp"
 #include "drivers/driver.hpp"
+#include "output/outputs.hpp"
 #include "runtime/eal_args.hpp"
 #include "runtime/exception_path.hpp"
 #include "runtime/health.hpp"
@@ -42,15 +42,11 @@ struct Pipeline::Impl {
     std::vector<std::unique_ptr<WorkerCtx>> workers;
     std::unique_ptr<capture::PcapngSink> capture;  // decapsulated pcapng; null = off
     // Detection: the compiled rules (immutable, shared by every worker), one
-    // alert queue per worker path, and the EVE writer the control thread feeds.
+    // alert queue per worker path, and the outputs the control thread feeds.
     std::shared_ptr<const detect::Database> db;
     ClassMap classes;
     std::vector<std::unique_ptr<alert::AlertQueue>> alert_queues;
-    std::unique_ptr<alert::EveFormatter> eve_fmt;
-    std::unique_ptr<alert::EveWriter> eve;
-    uint64_t alerts_written = 0;
-    uint64_t alerts_write_errors = 0;
-    std::string eve_line;
+    std::unique_ptr<output::Outputs> outputs;  // null: no output configured
     std::atomic<bool> rx_stop{false};
     std::atomic<bool> rx_done{false};
     bool on_main = false;  // single lcore: the main lcore polls
@@ -139,21 +135,22 @@ Result<std::unique_ptr<WorkerStage>> make_stage(Pipeline::Impl& im, uint16_t wor
     return std::unique_ptr<WorkerStage>(std::move(*st));
 }
 
-// Formats and writes what the workers queued; the control thread's job.
-// Written lines are flushed each round, so a reader of a pipe or file (the
-// lab, a SIEM shipper) sees alerts within one control period.
+// Hands what the workers queued to the outputs and lets them send without
+// blocking; the control thread's job, once per loop iteration.
 void drain_alerts(Pipeline::Impl& im) {
-    const uint64_t before = im.alerts_written;
     for (auto& q : im.alert_queues)
         q->drain([&](const alert::AlertRecord& r) {
-            if (!im.eve) return;
-            im.eve_line.clear();
-            im.eve_fmt->format(r, im.eve_line);
-            if (im.eve->write_line(im.eve_line)) im.alerts_written++;
-            else im.alerts_write_errors++;
+            if (im.outputs) im.outputs->offer(r);
         });
-    if (im.eve && im.alerts_written != before)
-        if (!im.eve->flush()) im.alerts_write_errors++;
+    if (im.outputs) im.outputs->poll(output::Outputs::monotonic_ns());
+}
+
+// Shutdown: the outputs get alerts.flush_timeout_ms to deliver what they
+// hold; whatever is left is reported here and counted (output.<name>.unsent).
+void flush_outputs(Pipeline::Impl& im) {
+    if (!im.outputs) return;
+    const uint64_t deadline = output::Outputs::monotonic_ns() + uint64_t(im.cfg.alerts.flush_timeout_ms) * 1'000'000u;
+    for (const auto& line : im.outputs->flush(deadline)) std::fprintf(stderr, "vtapd: %s\n", line.c_str());
 }
 
 // The exception path needs the data port and the RX contexts; the health
@@ -252,15 +249,14 @@ Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::st
         std::fprintf(stderr, "vtapd: %s\n", loaded->summary.c_str());
         im->db = std::move(loaded->db);
         im->classes = std::move(loaded->classes);
-        if (!cfg.alerts.eve.empty()) {
-            auto w = alert::EveWriter::open(cfg.alerts.eve);
-            if (!w) return std::unexpected(w.error());
-            im->eve = std::make_unique<alert::EveWriter>(std::move(*w));
+        if (!cfg.outputs.empty()) {
             alert::EveOptions eo;
             eo.host = cfg.instance.id.empty() ? alert::local_hostname() : cfg.instance.id;
             eo.in_iface = cfg.ports.empty() ? "" : (cfg.ports[0].name.empty() ? cfg.ports[0].driver + "0" : cfg.ports[0].name);
             eo.vxlan_port = cfg.decap.udp_port;
-            im->eve_fmt = std::make_unique<alert::EveFormatter>(eo);
+            auto o = output::Outputs::create(cfg.outputs, cfg.alerts.rate_limit, eo);
+            if (!o) return std::unexpected(o.error());
+            im->outputs = std::move(*o);
         }
     }
 
@@ -374,6 +370,10 @@ Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::st
 
 Pipeline::Pipeline(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
+void Pipeline::request_reopen() noexcept {
+    if (impl_ && impl_->outputs) impl_->outputs->request_reopen();
+}
+
 Pipeline::~Pipeline() {
     // The telemetry thread must not call snapshot() on a pipeline being torn down.
     if (impl_ && impl_->cfg.stats.telemetry) unregister_telemetry();
@@ -466,7 +466,7 @@ Result<StatsSnapshot> Pipeline::run(const RunOptions& opt) {
     im.rx_done.store(true, std::memory_order_release);
     for (unsigned l : launched_w) rte_eal_wait_lcore(l);
     drain_alerts(im);
-    if (im.eve) (void)im.eve->flush();
+    flush_outputs(im);
     if (im.capture)
         if (auto c = im.capture->close(); !c)
             std::fprintf(stderr, "vtapd: capture: %s\n", c.error().to_string().c_str());
@@ -552,8 +552,11 @@ StatsSnapshot Pipeline::snapshot() const {
             published += q->counters().producer.published.get(), dropped += q->counters().producer.dropped.get();
         s.add("alert.published", published);
         s.add("alert.dropped", dropped);
-        s.add("alert.written", im.alerts_written);
-        s.add("alert.write_errors", im.alerts_write_errors);
+        if (im.outputs) {
+            output::StatList out;
+            im.outputs->append_stats(out);
+            for (auto& [k, v] : out) s.add(std::move(k), v);
+        }
     }
 
     if (im.exception) {

@@ -43,6 +43,9 @@ public:
     Result<StatsSnapshot> run(const RunOptions& opt);
     // Async-signal-safe: only sets a flag.
     void stop() noexcept { stop_requested_.store(true, std::memory_order_relaxed); }
+    // Async-signal-safe (SIGHUP): the control loop reopens the EVE files
+    // (logrotate renamed them) on its next iteration.
+    void request_reopen() noexcept;
 
     StatsSnapshot snapshot() const;
 

@@ -174,3 +174,122 @@ inline std::string read_file_or_empty(const std::string& path) {
     return s;
 }
 }  // namespace vtap::test
+
+// Added for the UDP, unix-socket, fault and end-to-end tests: an rsyslogd
+// with any mix of imtcp, imudp and imuxsock inputs, restartable on the same
+// ports and socket (for collector-restart tests), appending every message to
+// msgs.log and its parsed header ("PRI VERSION APP PROCID MSGID HOST") to
+// hdrs.log.
+namespace vtap::test {
+
+struct RsyslogInputs {
+    uint16_t tcp_port = 0;  // 0 = no imtcp
+    uint16_t udp_port = 0;  // 0 = no imudp
+    std::string unix_path;  // "" = no imuxsock
+};
+
+inline bool proc_net_has_port(const char* table, uint16_t port, const char* state) {
+    char want[16];
+    std::snprintf(want, sizeof want, ":%04X", port);
+    const std::string text = read_file_or_empty(table);
+    for (size_t at = text.find(want); at != std::string::npos; at = text.find(want, at + 1)) {
+        const size_t line = text.rfind('\n', at);
+        const std::string row = text.substr(line + 1, text.find('\n', at) - line - 1);
+        // "sl local_address rem_address st": the local address comes first.
+        char local[64], remote[64], st[8];
+        if (std::sscanf(row.c_str(), "%*s %63s %63s %7s", local, remote, st) == 3 &&
+            std::string(local).ends_with(want) && std::string(st) == state)
+            return true;
+    }
+    return false;
+}
+
+class RsyslogServer {
+public:
+    RsyslogServer(const TempDir& dir, RsyslogInputs in) : dir_(dir), in_(std::move(in)) { start(); }
+    ~RsyslogServer() { stop(); }
+    RsyslogServer(const RsyslogServer&) = delete;
+    RsyslogServer& operator=(const RsyslogServer&) = delete;
+
+    void start() {
+        const std::string conf = dir_ / "rsyslog-server.conf";
+        std::string text = "global(workDirectory=\"" + dir_.path + "\" maxMessageSize=\"64k\")\n"
+                           "template(name=\"msgonly\" type=\"string\" string=\"%msg%\\n\")\n"
+                           "template(name=\"hdr\" type=\"string\" string=\"%pri% %protocol-version% %app-name% "
+                           "%procid% %msgid% %hostname%\\n\")\n"
+                           "ruleset(name=\"vtap\") {\n"
+                           "  action(type=\"omfile\" file=\"" + msgs() + "\" template=\"msgonly\")\n"
+                           "  action(type=\"omfile\" file=\"" + hdrs() + "\" template=\"hdr\")\n"
+                           "}\n";
+        if (in_.tcp_port)
+            text += "module(load=\"imtcp\")\ninput(type=\"imtcp\" address=\"127.0.0.1\" port=\"" +
+                    std::to_string(in_.tcp_port) + "\" ruleset=\"vtap\")\n";
+        if (in_.udp_port)
+            text += "module(load=\"imudp\")\ninput(type=\"imudp\" address=\"127.0.0.1\" port=\"" +
+                    std::to_string(in_.udp_port) + "\" ruleset=\"vtap\" rcvbufSize=\"8m\")\n";
+        if (!in_.unix_path.empty())
+            text += "module(load=\"imuxsock\" SysSock.Use=\"off\")\ninput(type=\"imuxsock\" Socket=\"" + in_.unix_path +
+                    "\" ruleset=\"vtap\" rateLimit.interval=\"0\")\n";
+        FILE* f = std::fopen(conf.c_str(), "w");
+        if (!f) throw std::runtime_error("cannot write " + conf);
+        std::fwrite(text.data(), 1, text.size(), f);
+        std::fclose(f);
+        pid_ = ::fork();
+        if (pid_ < 0) throw std::runtime_error("fork failed");
+        if (pid_ == 0) {
+            const int out = ::open((dir_ / "rsyslogd-server.out").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (out >= 0) {
+                ::dup2(out, 1);
+                ::dup2(out, 2);
+            }
+            const std::string pidfile = dir_ / "rsyslogd-server.pid";
+            ::execl(Rsyslog::kBinary, Rsyslog::kBinary, "-n", "-f", conf.c_str(), "-i", pidfile.c_str(),
+                    static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+    }
+
+    // SIGTERM: rsyslogd finishes writing what it has read, then exits.
+    void stop() {
+        if (pid_ <= 0) return;
+        ::kill(pid_, SIGTERM);
+        int st = 0;
+        for (int i = 0; i < 500 && ::waitpid(pid_, &st, WNOHANG) == 0; i++) sleep_ms(10);
+        if (::waitpid(pid_, &st, WNOHANG) == 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, &st, 0);
+        }
+        pid_ = -1;
+    }
+
+    // Every configured input is listening (TCP LISTEN, UDP bound, socket file present).
+    bool wait_ready(int timeout_ms = 10000) const {
+        for (int waited = 0; waited < timeout_ms; waited += 10) {
+            bool ok = pid_ > 0;
+            if (in_.tcp_port) ok = ok && proc_net_has_port("/proc/net/tcp", in_.tcp_port, "0A");
+            if (in_.udp_port) ok = ok && proc_net_has_port("/proc/net/udp", in_.udp_port, "07");
+            if (!in_.unix_path.empty()) ok = ok && ::access(in_.unix_path.c_str(), F_OK) == 0;
+            if (ok) return true;
+            sleep_ms(10);
+        }
+        return false;
+    }
+
+    std::string msgs() const { return dir_ / "server-msgs.log"; }
+    std::string hdrs() const { return dir_ / "server-hdrs.log"; }
+    std::string log() const { return dir_ / "rsyslogd-server.out"; }
+
+private:
+    const TempDir& dir_;
+    RsyslogInputs in_;
+    pid_t pid_ = -1;
+};
+
+// Lines of msgs.log parsed as JSON by Python's strict parser; prints each
+// line's sid, or fails (status != 0) on the first line that is not JSON.
+inline Output json_sids(const std::string& python, const std::string& path) {
+    return run_cmd(python + " -c 'import json,sys\nfor l in open(sys.argv[1], encoding=\"utf-8\"):\n"
+                            "    print(json.loads(l)[\"alert\"][\"signature_id\"])' '" + path + "'");
+}
+
+}  // namespace vtap::test

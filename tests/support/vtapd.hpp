@@ -93,6 +93,7 @@ public:
     Background& operator=(const Background&) = delete;
 
     std::string output() const { return read_file(log_); }
+    pid_t pid() const { return pid_; }  // -1 once it has exited
 
     // Polls the output until it contains `text`; false at the timeout or
     // when the process ended first.
