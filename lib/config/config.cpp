@@ -84,8 +84,14 @@ Result<void> parse_sources(const MapView& m, decap::DecapConfig& d) {
 
 Result<void> parse_decap(const MapView& doc, Config& cfg) {
     MapView m(doc.source(), doc.child("decap"), "decap");
-    VTAP_CONFIG_TRY(m.check_keys({"udp_port", "reserved_bits", "max_inner_frame", "tap_sources", "vnis"}));
+    VTAP_CONFIG_TRY(m.check_keys({"mode", "udp_port", "reserved_bits", "max_inner_frame", "tap_sources", "vnis"}));
     decap::DecapConfig& d = cfg.decap;
+    // mode: vxlan (VTAP copies) or ethernet (plain frames; tap_sources optional and unused).
+    std::string mode = "vxlan";
+    VTAP_CONFIG_TRY(m.read("mode", mode));
+    if (mode == "ethernet") d.mode = decap::DecapMode::kEthernet;
+    else if (mode != "vxlan")
+        return m.fail_at("mode", "'decap.mode' is '" + mode + "'; use vxlan (VTAP copies) or ethernet (plain frames)");
     VTAP_CONFIG_TRY(m.read("udp_port", d.udp_port, 1, 65535));
 
     std::string rb = "permissive";
@@ -99,7 +105,8 @@ Result<void> parse_decap(const MapView& doc, Config& cfg) {
                                               "'; use permissive or strict");
 
     VTAP_CONFIG_TRY(m.read("max_inner_frame", d.max_inner_frame, 64, 16384));
-    VTAP_CONFIG_TRY(parse_sources(m, d));
+    if (d.mode == decap::DecapMode::kVxlan || m.child("tap_sources").IsDefined())
+        VTAP_CONFIG_TRY(parse_sources(m, d));
 
     std::vector<uint64_t> vnis;
     VTAP_CONFIG_TRY(m.read("vnis", vnis, 0, 0xFFFFFF));  // VNIs are 24 bits (RFC 7348 section 5)
@@ -193,11 +200,15 @@ Result<void> read_vars(const MapView& parent, std::string_view key,
 
 Result<void> parse_detect(const MapView& doc, Config& cfg) {
     MapView m(doc.source(), doc.child("detect"), "detect");
-    VTAP_CONFIG_TRY(m.check_keys({"rule_files", "classification_file", "vars", "cache_dir"}));
+    VTAP_CONFIG_TRY(m.check_keys({"rule_files", "classification_file", "vars", "cache_dir", "packet_alert_max",
+                                  "threshold_entries"}));
     DetectConfig& d = cfg.detect;
     VTAP_CONFIG_TRY(m.read("rule_files", d.rule_files));
     VTAP_CONFIG_TRY(m.read("classification_file", d.classification_file));
     VTAP_CONFIG_TRY(m.read("cache_dir", d.cache_dir));
+    // Limits (see DetectConfig); 64 = detect::MatchSink::kCapacity.
+    VTAP_CONFIG_TRY(m.read("packet_alert_max", d.packet_alert_max, 1, 64));
+    VTAP_CONFIG_TRY(m.read("threshold_entries", d.threshold_entries, 8, 1u << 24));
     MapView vars(doc.source(), m.child("vars"), "detect.vars");
     VTAP_CONFIG_TRY(vars.check_keys({"address", "port"}));
     VTAP_CONFIG_TRY(read_vars(vars, "address", d.address_vars));

@@ -73,6 +73,10 @@ struct DetectConfig {
     std::vector<std::pair<std::string, std::string>> address_vars;  // HOME_NET -> "[10.0.0.0/8]"
     std::vector<std::pair<std::string, std::string>> port_vars;     // HTTP_PORTS -> "80"
     std::string cache_dir;                 // compiled-database cache ("" = compile every start)
+    // Per-packet and threshold limits (Suricata's packet-alert-max; the
+    // per-worker threshold table's fixed size).
+    uint32_t packet_alert_max = 15;        // 1..64
+    uint32_t threshold_entries = 16384;    // 8..16777216, rounded up to a power of two
 };
 
 // One kind of non-VTAP frame handed to the kernel (exception.forward).

@@ -37,6 +37,7 @@ struct alignas(kCacheLine) RxCounters {
     Counter diverted;     // decap.diverted: non-VTAP frames handed to the exception hook
     Counter reserved_set; // decap.reserved_bits_set: VXLAN reserved bits seen (permissive: still delivered)
     Counter payload_cut;  // decap.inner_payload_cut: headers whole, IP length beyond the bytes that arrived
+    Counter untunneled;   // decap.untunneled: frames taken as is (decap.mode ethernet)
     Counter bursts;       // rx.bursts: non-empty polls
     Counter polls;        // rx.polls: all polls, empty included
     std::array<Counter, kDropReasonCount> drops;

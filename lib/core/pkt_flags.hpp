@@ -16,6 +16,10 @@ enum PktFlag : uint8_t {
     kFlagL4Header = 1u << 3,        // l4_off points at a complete TCP/UDP/ICMP/ICMPv6/SCTP header
     kFlagInnerIpOptions = 1u << 4,  // inner IPv4 has options / IPv6 has extension headers
     kFlagPayloadCut = 1u << 5,      // IP length claims more bytes than arrived (truncated copy)
+    kFlagUntunneled = 1u << 6,      // decap.mode ethernet: the frame arrived as is (no tap fields)
+    kFlagL4Invalid = 1u << 7,       // complete IP packet whose L4 header claims more bytes than the IP
+                                    // payload has: delivered as L3 only (Suricata decodes it as an
+                                    // invalid packet and still runs IP-level rules)
 };
 
 }  // namespace vtap

@@ -102,6 +102,29 @@ uint16_t outer_stage(rte_mbuf** pkts, uint16_t n, const DecapConfig& cfg, RxCoun
     return kept;
 }
 
+// decap.mode ethernet: the frame is the traffic. Only the size bound of the
+// VXLAN path applies; the tap fields stay zero.
+uint16_t plain_stage(rte_mbuf** pkts, uint16_t n, const DecapConfig& cfg, RxCounters& ctr,
+                     Dropped& dropped) noexcept {
+    uint16_t kept = 0;
+    for (uint16_t i = 0; i < n; i++) {
+        rte_mbuf* m = pkts[i];
+        if (unlikely(m->pkt_len > cfg.max_inner_frame)) {
+            drop(m, DropReason::kInnerOversize, ctr, dropped, {});
+            continue;
+        }
+        PktMeta& meta = pkt_meta(m);
+        meta.tap_src = 0;
+        meta.tap_dst = 0;
+        meta.vni = 0;
+        meta.flags = kFlagUntunneled;
+        meta.payload_off = static_cast<uint16_t>(m->pkt_len);  // the inner length, as outer_stage leaves it
+        ctr.untunneled.add();
+        pkts[kept++] = m;
+    }
+    return kept;
+}
+
 uint16_t inner_stage(rte_mbuf** pkts, uint16_t n, RxCounters& ctr, Dropped& dropped) noexcept {
     uint16_t kept = 0;
     for (uint16_t i = 0; i < n; i++) {
@@ -146,7 +169,8 @@ uint16_t inner_stage(rte_mbuf** pkts, uint16_t n, RxCounters& ctr, Dropped& drop
 uint16_t decap_burst(rte_mbuf** pkts, uint16_t n, const DecapConfig& cfg, RxCounters& ctr,
                      ExceptionHook exc) noexcept {
     Dropped dropped;
-    uint16_t kept = outer_stage(pkts, n, cfg, ctr, dropped, exc);
+    uint16_t kept = cfg.mode == DecapMode::kEthernet ? plain_stage(pkts, n, cfg, ctr, dropped)
+                                                     : outer_stage(pkts, n, cfg, ctr, dropped, exc);
     kept = inner_stage(pkts, kept, ctr, dropped);
     if (dropped.n) rte_pktmbuf_free_bulk(dropped.pkts, dropped.n);
     return kept;

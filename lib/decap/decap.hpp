@@ -33,12 +33,19 @@ enum class ReservedBits : uint8_t {
     kStrict,      // drop them as decap.vxlan_reserved
 };
 
+// vxlan: frames are VTAP copies (outer Eth/IPv4/UDP/VXLAN) to validate and
+// strip. ethernet: frames are the traffic itself (a SPAN port, an original
+// capture): no outer header, tap_src/tap_dst/vni are zero and
+// kFlagUntunneled is set; the inner parse is the same.
+enum class DecapMode : uint8_t { kVxlan, kEthernet };
+
 // Immutable data-path view of the decap settings; built by the control path
 // (config) once, read by every RX lcore.
 struct DecapConfig {
     static constexpr size_t kMaxSources = 64;
     static constexpr size_t kMaxVnis = 64;
 
+    DecapMode mode = DecapMode::kVxlan;
     uint16_t udp_port = 4789;                     // host byte order
     ReservedBits reserved_bits = ReservedBits::kPermissive;
     uint16_t max_inner_frame = 9216;              // bytes of inner Ethernet frame accepted

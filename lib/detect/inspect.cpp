@@ -258,7 +258,9 @@ private:
         if (p < 0) return R::kNoMatch;
         uint64_t v = 0;
         const int64_t used = read_number(op, p, v);
-        if (used <= 0) return R::kNoMatch;
+        // Binary reads always consume nbytes (0 is valid: the jump is
+        // post_offset alone); a string read that found no digit fails.
+        if (op.string && used <= 0) return R::kNoMatch;
         int64_t jump = static_cast<int64_t>(v) * op.multiplier;
         if (op.align && jump % 4 != 0) jump += 4 - jump % 4;
         jump += op.post_offset;

@@ -184,8 +184,10 @@ private:
 
     Result<Op> byte_spec(const rules::ByteSpec& s, OpKind kind, const char* kw) {
         const unsigned max = s.string ? 23u : 8u;
-        if (s.nbytes == 0 || s.nbytes > max)
-            return std::unexpected(error(std::string(kw) + " reads " + std::to_string(s.nbytes) + " bytes; allowed 1.." +
+        const unsigned min = kind == OpKind::kByteJump ? 0u : 1u;  // Suricata: byte_jump may read 0 bytes
+        if (s.nbytes < min || s.nbytes > max)
+            return std::unexpected(error(std::string(kw) + " reads " + std::to_string(s.nbytes) + " bytes; allowed " +
+                                         std::to_string(min) + ".." +
                                          std::to_string(max)));
         if (s.string && s.base != 8 && s.base != 10 && s.base != 16)
             return std::unexpected(error(std::string(kw) + " base " + std::to_string(s.base) + " is not 8, 10 or 16"));

@@ -70,6 +70,9 @@ public:
         return true;
     }
     void clear() noexcept { count_ = 0; }
+    // For the alert filter, which reorders and drops matches in place.
+    Match* data() noexcept { return items_.data(); }
+    void truncate(uint32_t n) noexcept { count_ = n < count_ ? n : count_; }
 
     uint32_t size() const noexcept { return count_; }
     bool empty() const noexcept { return count_ == 0; }

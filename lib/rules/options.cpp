@@ -283,6 +283,7 @@ const std::unordered_map<std::string_view, Handler>& handlers() {
         {"byte_extract", kw_byte_extract}, {"isdataat", kw_isdataat}, {"pkt_data", kw_pkt_data},
         {"flow", kw_flow}, {"flowbits", kw_flowbits}, {"noalert", kw_noalert},
         {"dsize", kw_dsize}, {"ttl", kw_ttl}, {"itype", kw_itype}, {"icode", kw_icode}, {"flags", kw_flags},
+        {"tcp.flags", kw_flags},  // Suricata 8's name for flags (same syntax)
         {"threshold", kw_threshold}, {"detection_filter", kw_detection_filter},
     };
     return kHandlers;

@@ -265,9 +265,14 @@ Outcome check_nbytes(std::string_view kw, const ByteSpec& spec) {
     return Outcome::ok();
 }
 
-Outcome parse_nbytes(std::string_view kw, std::string_view s, ByteSpec& spec) {
+// byte_test and byte_extract read 1..10 bytes; Suricata's byte_jump takes
+// 0..23 (23 string digits fill a uint64; 0 bytes jump by post_offset alone,
+// and a 0-digit string never matches).
+Outcome parse_nbytes(std::string_view kw, std::string_view s, ByteSpec& spec, int64_t lo = 1, int64_t hi = 10) {
     int64_t n = 0;
-    if (!is_number(s, 1, 10, n)) return Outcome::error(std::string(kw) + " byte count " + quote(s) + " is not 1..10");
+    if (!is_number(s, lo, hi, n))
+        return Outcome::error(std::string(kw) + " byte count " + quote(s) + " is not " + std::to_string(lo) + ".." +
+                              std::to_string(hi));
     spec.nbytes = static_cast<uint8_t>(n);
     return Outcome::ok();
 }
@@ -318,7 +323,7 @@ Outcome opt_byte_jump(RuleCtx& ctx, std::string_view value) {
     auto parts = split_commas(value);
     if (parts.size() < 2) return Outcome::error("byte_jump needs <bytes>,<offset>[,options]");
     ByteJump j;
-    VTAP_TRY(parse_nbytes("byte_jump", parts[0], j.spec));
+    VTAP_TRY(parse_nbytes("byte_jump", parts[0], j.spec, 0, 23));
     VTAP_TRY(parse_value(ctx, parts[1], "byte_jump offset", -kMaxOffset, kMaxOffset, j.spec.offset));
     for (size_t i = 2; i < parts.size(); ++i) {
         auto [word, arg] = split_word(parts[i]);

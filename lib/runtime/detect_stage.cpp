@@ -50,6 +50,9 @@ void fill_addresses(const uint8_t* frame, const PktMeta& m, detect::PacketInfo& 
 
 void fill_l4(const uint8_t* frame, const PktMeta& m, detect::PacketInfo& info) noexcept {
     info.proto = m.l4_proto;
+    // An L4 header longer than the IP payload: Suricata's L4 decode fails and
+    // the packet keeps no transport protocol, so only `ip` rules can match.
+    if (m.flags & kFlagL4Invalid) info.proto = 0;
     if (!(m.flags & kFlagL4Header)) return;
     const uint8_t* l4 = frame + m.l4_off;
     switch (m.l4_proto) {
@@ -76,7 +79,8 @@ void fill_l4(const uint8_t* frame, const PktMeta& m, detect::PacketInfo& info) n
 Result<std::unique_ptr<DetectStage>> DetectStage::create(uint16_t worker, const flow::FlowConfig& fc,
                                                          std::shared_ptr<const detect::Database> db,
                                                          const ClassMap* classes, alert::AlertQueue* alerts,
-                                                         uint16_t port, uint64_t rx_timestamp_ns_per_unit) {
+                                                         uint16_t port, uint64_t rx_timestamp_ns_per_unit,
+                                                         const detect::AlertFilterOptions& limits) {
     auto st = std::unique_ptr<DetectStage>(new DetectStage());
     st->worker_ = worker;
     st->port_ = port;
@@ -89,6 +93,9 @@ Result<std::unique_ptr<DetectStage>> DetectStage::create(uint16_t worker, const 
     auto sc = detect::Scanner::create(db);
     if (!sc) return std::unexpected(sc.error());
     st->scanner_ = std::make_unique<detect::Scanner>(std::move(*sc));
+    auto filter = detect::AlertFilter::create(limits);
+    if (!filter) return std::unexpected(filter.error());
+    st->filter_ = std::make_unique<detect::AlertFilter>(std::move(*filter));
     st->db_ = std::move(db);
     st->classes_ = classes;
     st->alerts_ = alerts;
@@ -176,7 +183,7 @@ void DetectStage::publish(const Packet& p, const detect::Match& match) noexcept 
     r.direction = !p.flow ? alert::Direction::kUnknown
                   : p.dir == flow::Direction::kToServer ? alert::Direction::kToServer
                                                          : alert::Direction::kToClient;
-    r.tunneled = true;
+    r.tunneled = !(m.flags & kFlagUntunneled);
     r.vni = Vni(m.vni);
     r.tap_src = m.tap_src;
     r.tap_dst = m.tap_dst;
@@ -204,6 +211,7 @@ void DetectStage::process(rte_mbuf* mb, uint64_t now_ns) noexcept {
     p.meta = &pkt_meta(mb);
     const PktMeta& m = *p.meta;
     if (mb->nb_segs > 1) ctr_.multi_segment++;
+    if (m.flags & kFlagL4Invalid) ctr_.l4_invalid++;
     if (ts_offset_ >= 0 && (mb->ol_flags & ts_flag_))
         now_ns = *RTE_MBUF_DYNFIELD(mb, ts_offset_, const uint64_t*) * ts_scale_;
     last_now_ns_ = now_ns;
@@ -238,6 +246,7 @@ void DetectStage::process(rte_mbuf* mb, uint64_t now_ns) noexcept {
         // The segment may have completed the handshake.
         p.info.established = p.flow->state == flow::FlowState::kEstablished;
     }
+    filter_->finalize(*db_, p.info, sink_);
     for (const detect::Match& match : sink_) publish(p, match);
     sink_.clear();
     current_ = nullptr;
@@ -267,6 +276,11 @@ void DetectStage::append_stats(const std::string& prefix, StatList& out) const {
     out.emplace_back(prefix + "detect.hs_errors", s.hs_errors);
     out.emplace_back(prefix + "detect.stream_handles_exhausted", ctr_.no_stream_handle);
     out.emplace_back(prefix + "detect.multi_segment", ctr_.multi_segment);
+    out.emplace_back(prefix + "detect.l4_invalid", ctr_.l4_invalid);
+    const auto& f = filter_->counters();
+    out.emplace_back(prefix + "detect.threshold_suppressed", f.threshold_suppressed);
+    out.emplace_back(prefix + "detect.threshold_evicted", f.threshold_evicted);
+    out.emplace_back(prefix + "detect.packet_alert_overflow", f.packet_alert_overflow);
     out.emplace_back(prefix + "alert.generated", ctr_.alerts);
 }
 

@@ -13,6 +13,7 @@
 
 #include "alert/alert_queue.hpp"
 #include "alert/alert_record.hpp"
+#include "detect/alert_filter.hpp"
 #include "detect/database.hpp"
 #include "detect/scanner.hpp"
 #include "flow/flow_table.hpp"
@@ -28,7 +29,8 @@ public:
     static Result<std::unique_ptr<DetectStage>> create(uint16_t worker, const flow::FlowConfig& fc,
                                                        std::shared_ptr<const detect::Database> db,
                                                        const ClassMap* classes, alert::AlertQueue* alerts,
-                                                       uint16_t port, uint64_t rx_timestamp_ns_per_unit);
+                                                       uint16_t port, uint64_t rx_timestamp_ns_per_unit,
+                                                       const detect::AlertFilterOptions& limits = {});
     ~DetectStage() override;
     void on_burst(rte_mbuf** pkts, uint16_t n, WorkerCounters& ctr) noexcept override;
     void on_idle() noexcept override;
@@ -39,6 +41,7 @@ public:
         uint64_t alerts = 0;           // alert.generated: matches turned into records
         uint64_t alerts_dropped = 0;   // alert.dropped: queue full
         uint64_t no_stream_handle = 0; // detect.stream_handles_exhausted
+        uint64_t l4_invalid = 0;       // detect.l4_invalid: L4 header past the IP payload, IP rules only
         uint64_t multi_segment = 0;    // detect.multi_segment: payload past the first mbuf segment not scanned
     };
 
@@ -55,6 +58,7 @@ private:
     uint16_t port_ = 0;
     std::unique_ptr<flow::FlowTable> flows_;
     std::unique_ptr<detect::Scanner> scanner_;
+    std::unique_ptr<detect::AlertFilter> filter_;  // thresholds and packet_alert_max, before publish
     std::shared_ptr<const detect::Database> db_;
     const ClassMap* classes_ = nullptr;
     alert::AlertQueue* alerts_ = nullptr;

@@ -129,8 +129,9 @@ Result<std::unique_ptr<WorkerStage>> make_stage(Pipeline::Impl& im, uint16_t wor
     const uint16_t port = im.ports.empty() ? 0 : im.ports[0].port_id;
     // Offline (net_pcap) frames carry their capture time in microseconds.
     const bool offline = !im.cfg.ports.empty() && im.cfg.ports[0].driver == "pcap";
+    const detect::AlertFilterOptions limits{im.cfg.detect.packet_alert_max, im.cfg.detect.threshold_entries};
     auto st = DetectStage::create(worker, fc, im.db, &im.classes, im.alert_queues.back().get(), port,
-                                  offline ? 1000 : 0);
+                                  offline ? 1000 : 0, limits);
     if (!st) return std::unexpected(st.error());
     return std::unique_ptr<WorkerStage>(std::move(*st));
 }
@@ -502,6 +503,7 @@ StatsSnapshot Pipeline::snapshot() const {
         sum.diverted.add(c.diverted.get());
         sum.reserved_set.add(c.reserved_set.get());
         sum.payload_cut.add(c.payload_cut.get());
+        sum.untunneled.add(c.untunneled.get());
         sum.bursts.add(c.bursts.get());
         sum.polls.add(c.polls.get());
         for (size_t r = 0; r < kDropReasonCount; r++) sum.drops[r].add(c.drops[r].get());
@@ -515,6 +517,7 @@ StatsSnapshot Pipeline::snapshot() const {
     s.add("decap.diverted", sum.diverted.get());
     s.add("decap.reserved_bits_set", sum.reserved_set.get());
     s.add("decap.inner_payload_cut", sum.payload_cut.get());
+    s.add("decap.untunneled", sum.untunneled.get());
     for (size_t r = 0; r < kDropReasonCount; r++) s.add(std::string(kDropReasonNames[r]), sum.drops[r].get());
     s.add("drops.total", sum.drops_total());
 

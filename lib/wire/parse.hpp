@@ -257,18 +257,36 @@ inline Verdict parse_inner(const uint8_t* f, uint32_t avail, uint32_t len, Inner
     if (l4 > ip_end) { why = kCut; return Verdict::kDrop; }
     uint32_t payload = l4;
     if (has_l4) {
-        const uint32_t min = l4_min_len(proto);
+        uint32_t min = l4_min_len(proto);
         if (min) {
-            if (l4 + min > ip_end) { why = kCut; return Verdict::kDrop; }
-            if (avail < l4 + min) { why = need(l4 + min, avail, len, kCut); return Verdict::kDrop; }
-            uint32_t hlen = min;
-            if (proto == 6) {
-                hlen = (f[l4 + 12] >> 4) * 4u;
-                if (hlen < kTcpMinHdrLen) { why = DropReason::kInnerBadL4Header; return Verdict::kDrop; }
-                if (l4 + hlen > ip_end) { why = kCut; return Verdict::kDrop; }
+            // The IP packet arrived whole (no kFlagPayloadCut) but is too
+            // short for its L4 header: not a truncated copy but an invalid
+            // packet. Suricata keeps such packets for IP-level rules, so it
+            // passes as L3 only (kFlagL4Invalid, no payload).
+            const bool whole = !(in.flags & kFlagPayloadCut);
+            if (l4 + min > ip_end) {
+                if (!whole) { why = kCut; return Verdict::kDrop; }
+                in.flags |= kFlagL4Invalid;
+                min = 0;
             }
-            payload = l4 + hlen;
-            in.flags |= kFlagL4Header;
+            if (min) {
+                if (avail < l4 + min) { why = need(l4 + min, avail, len, kCut); return Verdict::kDrop; }
+                uint32_t hlen = min;
+                if (proto == 6) {
+                    hlen = (f[l4 + 12] >> 4) * 4u;
+                    if (hlen < kTcpMinHdrLen) { why = DropReason::kInnerBadL4Header; return Verdict::kDrop; }
+                }
+                if (l4 + hlen > ip_end) {
+                    if (!whole) { why = kCut; return Verdict::kDrop; }
+                    in.flags |= kFlagL4Invalid;
+                    payload = ip_end;
+                } else {
+                    payload = l4 + hlen;
+                    in.flags |= kFlagL4Header;
+                }
+            } else {
+                payload = ip_end;
+            }
         }
     }
     in.l4_off = static_cast<uint16_t>(l4);

@@ -112,7 +112,7 @@ TEST_CASE("config rejects a misspelt key with its position, path and the known k
     REQUIRE(e.where == "vtapd.yaml:5:3");
     REQUIRE(e.what.find("unknown key 'udp_prot' in 'decap'") != std::string::npos);
     REQUIRE(e.what.find("did you mean 'udp_port'?") != std::string::npos);
-    REQUIRE(e.what.find("known: udp_port, reserved_bits, max_inner_frame, tap_sources, vnis") !=
+    REQUIRE(e.what.find("known: mode, udp_port, reserved_bits, max_inner_frame, tap_sources, vnis") !=
             std::string::npos);
     REQUIRE(e.to_string().starts_with("vtapd.yaml:5:3: unknown key 'udp_prot'"));
 }

@@ -237,3 +237,27 @@ TEST_CASE("config rejects VNIs beyond 24 bits, repeats and too many", "[config]"
     INFO(word.to_string());
     CHECK(word.what == "'decap.vnis[0]' must be an integer in 0..16777215, got 'blue'");
 }
+
+TEST_CASE("config reads decap.mode; ethernet needs no tap sources and other modes are refused", "[config]") {
+    CHECK(parse_ok(kMinimal).decap.mode == decap::DecapMode::kVxlan);
+    Config e = parse_ok(with_decap("  mode: ethernet\n"));
+    CHECK(e.decap.mode == decap::DecapMode::kEthernet);
+    CHECK(e.decap.n_sources == 0);
+    CHECK(parse_ok(with_decap("  mode: ethernet\n  tap_sources: [10.0.0.0/8]\n")).decap.n_sources == 1);
+    Error bad = parse_error(with_decap("  mode: geneve\n  tap_sources: [10.0.0.0/8]\n"));
+    CHECK(bad.where == "vtapd.yaml:4:9");
+    CHECK(bad.what == "'decap.mode' is 'geneve'; use vxlan (VTAP copies) or ethernet (plain frames)");
+}
+
+TEST_CASE("config reads detect.packet_alert_max and detect.threshold_entries within their ranges", "[config]") {
+    Config d = parse_ok(kMinimal);
+    CHECK(d.detect.packet_alert_max == 15);
+    CHECK(d.detect.threshold_entries == 16384);
+    Config c = parse_ok(kMinimal + "detect:\n  packet_alert_max: 6\n  threshold_entries: 1000\n");
+    CHECK(c.detect.packet_alert_max == 6);
+    CHECK(c.detect.threshold_entries == 1000);
+    Error big = parse_error(kMinimal + "detect:\n  packet_alert_max: 65\n");
+    CHECK(big.what.find("packet_alert_max") != std::string::npos);
+    Error small = parse_error(kMinimal + "detect:\n  threshold_entries: 4\n");
+    CHECK(small.what.find("threshold_entries") != std::string::npos);
+}

@@ -231,3 +231,32 @@ TEST_CASE("decap survives every truncation of a VTAP frame as a real mbuf", "[de
         free_all(*r);
     }
 }
+
+TEST_CASE("decap in ethernet mode takes plain frames as they are, with zero tap fields, and counts them",
+          "[decap][eal]") {
+    decap::DecapConfig cfg;  // no tap sources: they do not apply to plain frames
+    cfg.mode = decap::DecapMode::kEthernet;
+    auto plain = inner_frame({.payload = 100, .pad = 0});
+    auto padded = inner_frame({.payload = 2, .pad = 6});
+    auto vxlan = vtap_frame(inner_frame({.payload = 10}));  // a VTAP copy is just a UDP frame here
+    auto r = run({plain, padded, vxlan}, cfg);
+    REQUIRE(r->out.size() == 3);
+    CHECK(r->ctr.untunneled.get() == 3);
+    CHECK(mbuf_bytes(r->out[0]) == plain);
+    const PktMeta& m0 = pkt_meta(r->out[0]);
+    CHECK(m0.tap_src == 0);
+    CHECK(m0.tap_dst == 0);
+    CHECK(m0.vni == 0);
+    CHECK(m0.flags == (kFlagUntunneled | kFlagL4Header));
+    CHECK(m0.l3_off == 14);
+    CHECK(m0.payload_off == 54);
+    CHECK(r->out[1]->pkt_len == padded.size() - 6);  // padding trimmed as for inner frames
+    CHECK(pkt_meta(r->out[2]).l4_proto == 17);
+    free_all(*r);
+
+    cfg.max_inner_frame = 100;
+    auto small = run({plain}, cfg);
+    CHECK(small->out.empty());
+    CHECK(small->ctr.drop(DropReason::kInnerOversize).get() == 1);
+    CHECK(small->ctr.untunneled.get() == 0);
+}

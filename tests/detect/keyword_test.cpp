@@ -119,6 +119,29 @@ TEST_CASE("detect byte_jump from_beginning, multiplier and post_offset", "[detec
     CHECK(e.packet(std::string("\x02") + "xxxZ").empty());
 }
 
+TEST_CASE("detect byte_jump of 0 bytes jumps by post_offset alone; a 0-digit string never matches", "[detect]") {
+    // suricata-verify detect-bytejump-01: "Question?13When will the pandemic end?"
+    const std::string payload = "Question?13When will the pandemic end?";
+    rules::ByteJump two;  // byte_jump:2,0,relative,string,from_end,post_offset -26
+    two.spec = spec(2, 0, true);
+    two.spec.string = true;
+    two.from_end = true;
+    two.post_offset = -26;
+    rules::ByteJump zero_string = two;  // byte_jump:0,0,relative,string,from_end,post_offset -3
+    zero_string.spec.nbytes = 0;
+    zero_string.post_offset = -3;
+    rules::ByteJump zero_binary;  // byte_jump:0,0,relative,post_offset 3
+    zero_binary.spec = spec(0, 0, true);
+    zero_binary.post_offset = 3;
+    Engine e({rule(1, {C("Question?"), two, C("pandemic").distance(0)}),
+              rule(2, {C("Question?"), zero_string, C("pandemic").distance(0)}),
+              rule(3, {C("Question?"), zero_binary, C("When").within(4)})});
+    CHECK(e.packet(payload) == Sids{1});
+    // Binary, 0 bytes: the cursor moves post_offset (3) past "Question?".
+    CHECK(e.packet("Question?123When") == Sids{3});
+    CHECK(e.packet("Question?1When").empty());
+}
+
 TEST_CASE("detect byte_extract feeds distance, within and byte_test values", "[detect]") {
     rules::ByteExtract x;
     x.spec = spec(1, 0);

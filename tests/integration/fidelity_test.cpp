@@ -1,11 +1,13 @@
 // Fidelity against Suricata: every test of the shared suricata-verify corpus
-// (corpus/suricata-verify/index.json) run through the vtapd binary on its
-// VTAP-style VXLAN copy (VNI 4242, UDP 4789) with the test's own rules; the
-// alerts per sid in vtapd's EVE output are compared with the counts Suricata
-// produced (expected_alerts.json). Tests whose rules vtapd skips or rejects
-// count as unsupported, not as mismatches. The suite fails when a test named
-// in tests/integration/fidelity_baseline.txt no longer matches; new matches
-// are printed so the baseline can grow. Exits 77 (skipped) without a corpus.
+// (corpus/suricata-verify/index.json) run through the vtapd binary twice with
+// the test's own rules: on its VTAP-style VXLAN copy (VNI 4242, UDP 4789) and
+// on the original capture with decap.mode ethernet. The alerts per sid in
+// vtapd's EVE output are compared with the counts Suricata produced
+// (expected_alerts.json). Tests whose rules vtapd skips or rejects count as
+// unsupported, not as mismatches; so do original captures that are not
+// Ethernet. The suite fails when a run named in
+// tests/integration/fidelity_baseline.txt no longer matches; new matches are
+// printed so the baseline can grow. Exits 77 (skipped) without a corpus.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
@@ -46,8 +48,12 @@ const char* verdict_name(Verdict v) {
     return "?";
 }
 
+// Which copy of a test's capture runs: the VXLAN-wrapped one (baseline
+// lines "<test>") or the original (decap.mode ethernet; "original:<test>").
+enum class Copy { kVxlan, kOriginal };
+
 struct Outcome {
-    std::string test;
+    std::string test;    // as in the baseline: "<test>" or "original:<test>"
     SidCounts expected;
     SidCounts got;       // every sid vtapd alerted on
     Verdict verdict = Verdict::kError;
@@ -104,9 +110,19 @@ SidCounts count_alerts(const std::string& eve) {
     return c;
 }
 
-Outcome run_test(const std::string& name, const YAML::Node& entry) {
+// Suricata's packet-alert-max from the test's suricata.yaml (0: not set).
+unsigned packet_alert_max(const std::string& dir) {
+    try {
+        const YAML::Node y = YAML::LoadFile(dir + "/suricata.yaml");
+        if (y["packet-alert-max"]) return y["packet-alert-max"].as<unsigned>();
+    } catch (const YAML::Exception&) {
+    }
+    return 0;
+}
+
+Outcome run_test(const std::string& name, const YAML::Node& entry, Copy copy) {
     Outcome o;
-    o.test = name;
+    o.test = copy == Copy::kVxlan ? name : "original:" + name;
     const std::string dir = g_verify + "/" + name;
     try {
         for (const auto& e : YAML::LoadFile(dir + "/expected_alerts.json")["expected_alerts"])
@@ -115,10 +131,22 @@ Outcome run_test(const std::string& name, const YAML::Node& entry) {
         o.note = "expected_alerts.json: " + std::string(e.what());
         return o;
     }
-    const std::string pcap = vxlan_capture(dir + "/vxlan");
-    if (pcap.empty()) {
-        o.note = "no single capture in " + dir + "/vxlan";
-        return o;
+    std::string pcap;
+    if (copy == Copy::kVxlan) {
+        pcap = vxlan_capture(dir + "/vxlan");
+        if (pcap.empty()) {
+            o.note = "no single capture in " + dir + "/vxlan";
+            return o;
+        }
+    } else {
+        // decap.mode ethernet reads Ethernet frames; raw-IP captures have none.
+        const std::string encap = entry["pcap_encap"].as<std::string>("ether");
+        if (encap != "ether") {
+            o.verdict = Verdict::kUnsupported;
+            o.note = "original capture is " + encap + ", not Ethernet";
+            return o;
+        }
+        pcap = dir + "/" + entry["pcap"].as<std::string>();
     }
     const std::string rules = dir + "/" + entry["rules"].as<std::string>("test.rules");
 
@@ -129,7 +157,11 @@ Outcome run_test(const std::string& name, const YAML::Node& entry) {
     vc.ports = pcap_port_yaml(pcap);
     vc.tap_sources = "[0.0.0.0/0]";
     vc.mempool = "  mbufs: 4095\n";
-    vc.extra = "detect:\n  rule_files: ['" + rules + "']\nalerts:\n  eve: " + eve + "\n";
+    if (copy == Copy::kOriginal) vc.decap = "  mode: ethernet\n";
+    const unsigned max_alerts = entry["has_suricata_yaml"].as<bool>(false) ? packet_alert_max(dir) : 0;
+    vc.extra = "detect:\n  rule_files: ['" + rules + "']\n" +
+               (max_alerts ? "  packet_alert_max: " + std::to_string(max_alerts) + "\n" : "") +
+               "alerts:\n  eve: " + eve + "\n";
     const std::string cfg = write_vtapd_config(tmp / "vtapd.yaml", vc);
 
     // What loads: a rule skipped for an unsupported keyword, a parse error or
@@ -174,7 +206,9 @@ Outcome run_test(const std::string& name, const YAML::Node& entry) {
     o.note = unhonoured_args(entry["suricata_args"]);
     if (!o.note.empty()) o.note = "not honoured: " + o.note;
     if (entry["has_suricata_yaml"].as<bool>(false))
-        o.note += std::string(o.note.empty() ? "" : "; ") + "test's suricata.yaml not applied";
+        o.note += std::string(o.note.empty() ? "" : "; ") +
+                  (max_alerts ? "suricata.yaml: packet-alert-max applied, the rest not"
+                              : "test's suricata.yaml not applied");
     return o;
 }
 
@@ -190,7 +224,7 @@ std::set<std::string> read_baseline() {
 
 }  // namespace
 
-TEST_CASE("vtapd fires the alerts Suricata fires on the VXLAN copies of the suricata-verify captures",
+TEST_CASE("vtapd fires the alerts Suricata fires on the suricata-verify captures and their VXLAN copies",
           "[integration][fidelity]") {
     const YAML::Node index = YAML::LoadFile(g_verify + "/index.json");
     REQUIRE(index.IsMap());
@@ -198,7 +232,8 @@ TEST_CASE("vtapd fires the alerts Suricata fires on the VXLAN copies of the suri
     const auto baseline = read_baseline();
 
     std::vector<Outcome> outcomes;
-    for (const auto& kv : index) outcomes.push_back(run_test(kv.first.as<std::string>(), kv.second));
+    for (const Copy copy : {Copy::kVxlan, Copy::kOriginal})
+        for (const auto& kv : index) outcomes.push_back(run_test(kv.first.as<std::string>(), kv.second, copy));
 
     unsigned matched = 0, unsupported = 0;
     int wt = 4, we = 20, wg = 3;  // column widths: test, expected, got
@@ -215,8 +250,8 @@ TEST_CASE("vtapd fires the alerts Suricata fires on the VXLAN copies of the suri
         matched += o.verdict == Verdict::kMatch;
         unsupported += o.verdict == Verdict::kUnsupported;
     }
-    std::printf("original-capture runs need decap.mode: ethernet (not implemented): only the VXLAN copies ran\n");
-    std::printf("fidelity: matched %u of %zu tests (%u unsupported)\n", matched, outcomes.size(), unsupported);
+    std::printf("fidelity: matched %u of %zu runs (%zu tests x VXLAN copy and original capture; %u unsupported)\n",
+                matched, outcomes.size(), outcomes.size() / 2, unsupported);
 
     std::set<std::string> names;
     for (const auto& o : outcomes) {

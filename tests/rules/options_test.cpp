@@ -183,6 +183,11 @@ TEST_CASE("byte_jump reads its options", "[rules]") {
     CHECK(payload_at<ByteJump>(opts_ok("byte_jump:2,0,from_end;"), 0).from_end);
 }
 
+TEST_CASE("byte_jump takes 0 bytes and up to 23 string digits as Suricata does", "[rules]") {
+    CHECK(payload_at<ByteJump>(opts_ok("byte_jump:0,0,relative,string,from_end,post_offset -3;"), 0).spec.nbytes == 0);
+    CHECK(payload_at<ByteJump>(opts_ok("byte_jump:23,0,string,dec;"), 0).spec.nbytes == 23);
+}
+
 TEST_CASE("isdataat reads negation and relative", "[rules]") {
     const auto& d = payload_at<IsDataAt>(opts_ok("content:\"a\"; isdataat:!10,relative;"), 1);
     CHECK(d.negated);
@@ -224,6 +229,14 @@ TEST_CASE("dsize, ttl, itype and icode take every comparison form", "[rules]") {
         CHECK(check->a == c.a);
         CHECK(check->b == c.b);
     }
+}
+
+TEST_CASE("tcp.flags is Suricata 8's name for flags, with the same syntax", "[rules]") {
+    auto f = opts_ok("tcp.flags:S,12;").flags;
+    REQUIRE(f);
+    CHECK(f->bits == 0x02);
+    CHECK(f->ignore == 0xc0);
+    CHECK(f->modifier == 0);
 }
 
 TEST_CASE("flags parse bits, modifiers on either side, CE / 12 and the ignore mask", "[rules]") {

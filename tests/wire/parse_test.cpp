@@ -226,6 +226,25 @@ TEST_CASE("parse_inner never reads past an inner frame cut at any byte", "[wire]
     }
 }
 
+TEST_CASE("parse_inner passes a whole IP packet too short for its TCP header as L3 only", "[wire]") {
+    // suricata-verify mac-eve-packet: IPv4 total length 40, TCP data offset 6
+    // words (24 bytes) > the 20 bytes of IP payload; Ethernet padding follows.
+    auto f = inner_frame({.tcp_doff_words = 6, .payload = 0, .pad = 6});
+    f[14 + 2] = 0;
+    f[14 + 3] = 40;  // IP total length: 20 + 20, four bytes short of the TCP header
+    wire::InnerInfo in{};
+    REQUIRE_FALSE(inner(f, in));
+    CHECK(in.flags == kFlagL4Invalid);  // no kFlagL4Header: ports and flags are not trusted
+    CHECK(in.l4_off == 34);
+    CHECK(in.payload_off == 54);
+    CHECK(in.end == 54);
+    CHECK(in.l4_proto == 6);
+    // The same header in a copy cut short is a truncation, not an invalid packet.
+    auto cut = inner_frame({.tcp_doff_words = 6, .payload = 0});
+    cut.resize(14 + 20 + 22);
+    CHECK(inner(cut, in) == DropReason::kInnerTruncated);
+}
+
 TEST_CASE("parse_inner accepts a 9000-byte inner frame", "[wire]") {
     auto f = inner_frame({.payload = 9000 - 54});
     REQUIRE(f.size() == 9000);
