@@ -20,6 +20,7 @@ using namespace vtap::output;
 namespace {
 
 constexpr size_t kAlerts = 1024;  // per iteration: one burst, sent completely
+constexpr size_t kPollEvery = 64;  // alerts formatted between two sender polls
 
 // One rsyslogd for plain TCP and one for TLS, started once per process.
 // They parse every message and store none (`stop`): with omfile writing two
@@ -33,8 +34,9 @@ struct Collectors {
     test::RsyslogTls tcp{tcp_dir, tcp_port, test::RsyslogOptions{.discard = true}};
     test::RsyslogTls tls{tls_dir, tls_port, test::RsyslogOptions{.pki = &pki, .discard = true}};
     Collectors() {
-        if (!test::wait_listening(tcp_port) || !test::wait_listening(tls_port))
-            throw std::runtime_error("rsyslogd did not start; see " + tcp.log() + " / " + tls.log());
+        if (!test::wait_listening(tcp_port, 20000) || !test::wait_listening(tls_port, 20000))
+            throw std::runtime_error("rsyslogd did not start:\n" + test::read_file_or_empty(tcp.log()) +
+                                     test::read_file_or_empty(tls.log()));
     }
 };
 
@@ -84,12 +86,15 @@ void run_sender(benchmark::State& st, SyslogTcpConfig cfg) {
     msg.reserve(4096);
     const uint64_t bytes0 = s->counters().bytes.get();
     for (auto _ : st) {
-        for (const auto& rec : recs) {
+        for (size_t i = 0; i < recs.size(); i++) {
             line.clear();
             msg.clear();
-            f.format(rec, line);
-            format_alert(h, rec, line, msg);
+            f.format(recs[i], line);
+            format_alert(h, recs[i], line, msg);
             s->enqueue(msg);
+            // As the output thread does: a poll per batch drained from the
+            // alert ring, so the collector is fed while the rest is formatted.
+            if (i % kPollEvery == kPollEvery - 1) s->poll(SyslogTcpSender::monotonic_ns());
         }
         for (int spins = 0; s->queued_frames() > 0; spins++) {
             s->poll(SyslogTcpSender::monotonic_ns());

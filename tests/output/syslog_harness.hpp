@@ -255,7 +255,7 @@ public:
             "template(name=\"msgonly\" type=\"string\" string=\"%msg%\\n\")\n"
             "template(name=\"hdr\" type=\"string\" string=\"%pri% %app-name% %procid% %msgid% %hostname%\\n\")\n"
             "ruleset(name=\"vtap\") {\n" +
-            std::string(o.discard ? "  stop\n"
+            std::string(o.discard ? "  if $app-name == \"no-such-app\" then action(type=\"omfile\" file=\"/dev/null\")\n  stop\n"
                                   : "  action(type=\"omfile\" file=\"" + msgs + "\" template=\"msgonly\")\n"
                                     "  action(type=\"omfile\" file=\"" + hdrs + "\" template=\"hdr\")\n") +
             "}\n"
