@@ -41,6 +41,7 @@ struct Outputs::Sink {
         state.reset();
         state.add(v);
     }
+    uint64_t failures_logged = 0;  // tcp: connect failures + disconnects already reported
     // At most one line per 10 s per output, so a full disk does not flood stderr.
     void log_error(const Error& e, uint64_t now_ns) {
         if (last_error_log_ns && now_ns - last_error_log_ns < 10'000'000'000ull) return;
@@ -182,6 +183,13 @@ void Outputs::poll(uint64_t now_ns) {
         } else if (s.tcp) {
             s.tcp->poll(now_ns);
             s.set_state(state_value(s.tcp->state()));
+            // A refused connection or a failed TLS verification must reach
+            // the operator, not only a counter (rate-limited by log_error).
+            const auto failures = s.tcp->counters().connect_failures.get() + s.tcp->counters().disconnects.get();
+            if (failures != s.failures_logged && !s.tcp->last_error().empty()) {
+                s.failures_logged = failures;
+                s.log_error(Error{s.tcp->endpoint(), s.tcp->last_error()}, now_ns);
+            }
         } else {
             s.dgram->poll(now_ns);
             s.set_state(state_value(s.dgram->state()));
@@ -236,6 +244,7 @@ void Outputs::append_stats(StatList& out) const {
             add("connects", c.connects.get());
             add("reconnects", c.reconnects.get());
             add("connect_failures", c.connect_failures.get());
+            if (s.tcp->tls()) add("tls_failures", c.tls_failures.get());
             add("disconnects", c.disconnects.get());
             add("resent_partial", c.resent_partial.get());
         } else {

@@ -293,3 +293,197 @@ inline Output json_sids(const std::string& python, const std::string& path) {
 }
 
 }  // namespace vtap::test
+
+
+// --- syslog over TLS (RFC 5425): certificates made at run time, rsyslog's gtls driver ---
+namespace vtap::test {
+
+// A throwaway PKI made with certtool (gnutls-bin): a CA, a server
+// certificate for localhost / 127.0.0.1, a client certificate, and a second,
+// unrelated CA for the wrong-CA cases. ECDSA P-256 keys: quick to generate.
+struct TestPki {
+    std::string ca, ca_key, server, server_key, client, client_key, other_ca;
+};
+
+inline TestPki make_pki(const TempDir& dir) {
+    auto write_text = [](const std::string& path, const std::string& text) {
+        FILE* f = std::fopen(path.c_str(), "w");
+        if (!f) throw std::runtime_error("cannot write " + path);
+        std::fwrite(text.data(), 1, text.size(), f);
+        std::fclose(f);
+    };
+    auto run = [](const std::string& cmd) {
+        const Output o = run_cmd(cmd);
+        if (o.status != 0) throw std::runtime_error("certtool failed: " + cmd + "\n" + o.text);
+    };
+    auto key = [&](const std::string& path) { run("certtool --generate-privkey --key-type=ecdsa --outfile '" + path + "'"); };
+    TestPki p{dir / "ca.pem",     dir / "ca-key.pem",     dir / "server.pem", dir / "server-key.pem",
+              dir / "client.pem", dir / "client-key.pem", dir / "other-ca.pem"};
+    write_text(dir / "ca.tmpl", "cn = \"vtapd test CA\"\nca\ncert_signing_key\nexpiration_days = 2\n");
+    write_text(dir / "server.tmpl",
+               "cn = \"localhost\"\ndns_name = \"localhost\"\nip_address = \"127.0.0.1\"\n"
+               "tls_www_server\nsigning_key\nencryption_key\nexpiration_days = 2\n");
+    write_text(dir / "client.tmpl", "cn = \"vtapd-sensor\"\ntls_www_client\nsigning_key\nexpiration_days = 2\n");
+    key(p.ca_key);
+    run("certtool --generate-self-signed --load-privkey '" + p.ca_key + "' --template '" + (dir / "ca.tmpl") +
+        "' --outfile '" + p.ca + "'");
+    struct Leaf {
+        std::string cert, key, tmpl;
+    };
+    for (const Leaf& l : {Leaf{p.server, p.server_key, "server.tmpl"}, Leaf{p.client, p.client_key, "client.tmpl"}}) {
+        key(l.key);
+        run("certtool --generate-certificate --load-privkey '" + l.key + "' --load-ca-certificate '" + p.ca +
+            "' --load-ca-privkey '" + p.ca_key + "' --template '" + (dir / l.tmpl) + "' --outfile '" + l.cert + "'");
+    }
+    key(dir / "other-ca-key.pem");
+    run("certtool --generate-self-signed --load-privkey '" + (dir / "other-ca-key.pem") + "' --template '" +
+        (dir / "ca.tmpl") + "' --outfile '" + p.other_ca + "'");
+    return p;
+}
+
+// rsyslogd -n with imtcp on 127.0.0.1:port, over the gtls netstream driver
+// (rsyslog-gnutls) when `pki` is given, writing the same msgs.log / hdrs.log
+// as Rsyslog (or nothing with `discard`, for benchmarks).
+// require_client_cert: AuthMode x509/certvalid (the client must present a
+// certificate signed by the CA), else anon (server-authenticated TLS only).
+struct RsyslogOptions {
+    const TestPki* pki = nullptr;  // null: plain TCP
+    bool require_client_cert = false;
+    bool discard = false;          // parse every message, store none
+};
+
+class RsyslogTls {
+public:
+    static constexpr const char* kDriver = "/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so";
+
+    RsyslogTls(const TempDir& dir, uint16_t port, const TestPki& pki, bool require_client_cert = false)
+        : RsyslogTls(dir, port, RsyslogOptions{.pki = &pki, .require_client_cert = require_client_cert}) {}
+
+    RsyslogTls(const TempDir& dir, uint16_t port, const RsyslogOptions& o) : dir_(dir) {
+        const std::string conf = dir / "rsyslog-tls.conf";
+        const std::string msgs = dir / "msgs.log", hdrs = dir / "hdrs.log";
+        std::string text = "global(workDirectory=\"" + dir.path + "\" maxMessageSize=\"64k\"";
+        if (o.pki)
+            text += "\n  DefaultNetstreamDriver=\"gtls\" DefaultNetstreamDriverCAFile=\"" + o.pki->ca + "\"\n"
+                    "  DefaultNetstreamDriverCertFile=\"" + o.pki->server + "\" DefaultNetstreamDriverKeyFile=\"" +
+                    o.pki->server_key + "\")\n"
+                    "module(load=\"imtcp\" StreamDriver.Name=\"gtls\" StreamDriver.Mode=\"1\" StreamDriver.AuthMode=\"" +
+                    std::string(o.require_client_cert ? "x509/certvalid" : "anon") + "\")\n";
+        else
+            text += ")\nmodule(load=\"imtcp\")\n";
+        text +=
+            "template(name=\"msgonly\" type=\"string\" string=\"%msg%\\n\")\n"
+            "template(name=\"hdr\" type=\"string\" string=\"%pri% %app-name% %procid% %msgid% %hostname%\\n\")\n"
+            "ruleset(name=\"vtap\") {\n" +
+            std::string(o.discard ? "  if $app-name == \"no-such-app\" then action(type=\"omfile\" file=\"/dev/null\")\n  stop\n"
+                                  : "  action(type=\"omfile\" file=\"" + msgs + "\" template=\"msgonly\")\n"
+                                    "  action(type=\"omfile\" file=\"" + hdrs + "\" template=\"hdr\")\n") +
+            "}\n"
+            "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"" + std::to_string(port) + "\" ruleset=\"vtap\")\n";
+        FILE* f = std::fopen(conf.c_str(), "w");
+        if (!f) throw std::runtime_error("cannot write " + conf);
+        std::fwrite(text.data(), 1, text.size(), f);
+        std::fclose(f);
+        pid_ = ::fork();
+        if (pid_ < 0) throw std::runtime_error("fork failed");
+        if (pid_ == 0) {
+            const int out = ::open((dir / "rsyslogd.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (out >= 0) {
+                ::dup2(out, 1);
+                ::dup2(out, 2);
+            }
+            const std::string pidfile = dir / "rsyslogd.pid";
+            ::execl(Rsyslog::kBinary, Rsyslog::kBinary, "-n", "-f", conf.c_str(), "-i", pidfile.c_str(),
+                    static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+    }
+    ~RsyslogTls() { stop(); }
+    RsyslogTls(const RsyslogTls&) = delete;
+    RsyslogTls& operator=(const RsyslogTls&) = delete;
+
+    void stop() {
+        if (pid_ <= 0) return;
+        ::kill(pid_, SIGTERM);
+        int st = 0;
+        for (int i = 0; i < 300 && ::waitpid(pid_, &st, WNOHANG) == 0; i++) sleep_ms(10);
+        if (::waitpid(pid_, &st, WNOHANG) == 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, &st, 0);
+        }
+        pid_ = -1;
+    }
+    bool running() const {
+        int st = 0;
+        return pid_ > 0 && ::waitpid(pid_, &st, WNOHANG) == 0;
+    }
+    std::string msgs() const { return dir_ / "msgs.log"; }
+    std::string hdrs() const { return dir_ / "hdrs.log"; }
+    std::string log() const { return dir_ / "rsyslogd.out"; }
+
+private:
+    const TempDir& dir_;
+    pid_t pid_ = -1;
+};
+
+// Waits (polling the sender) until rsyslog listens on 127.0.0.1:port, so a
+// test that expects a TLS failure is not fooled by a refused connection.
+inline bool wait_listening(uint16_t port, int timeout_ms = 5000) {
+    for (int waited = 0; waited < timeout_ms; waited += 20) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(port);
+        const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+        ::close(fd);
+        if (ok) return true;
+        sleep_ms(20);
+    }
+    return false;
+}
+
+}  // namespace vtap::test
+
+namespace vtap::test {
+
+// Each line of an rsyslog msgs.log parsed as JSON by `python` (must succeed
+// for every line); the alerts' signature ids in file order.
+inline std::vector<uint32_t> json_sid_list(const std::string& python, const std::string& path) {
+    const Output o = run_cmd(python +
+                             " -c 'import json,sys\nfor l in open(sys.argv[1], encoding=\"utf-8\"):\n"
+                             "    print(json.loads(l)[\"alert\"][\"signature_id\"])' '" + path + "'");
+    if (o.status != 0) throw std::runtime_error("not one JSON alert per line in " + path + ":\n" + o.text);
+    std::vector<uint32_t> out;
+    size_t i = 0;
+    while (i < o.text.size()) {
+        const size_t nl = o.text.find('\n', i);
+        const std::string line = o.text.substr(i, nl == std::string::npos ? std::string::npos : nl - i);
+        if (!line.empty()) out.push_back(uint32_t(std::stoul(line)));
+        if (nl == std::string::npos) break;
+        i = nl + 1;
+    }
+    return out;
+}
+
+// Polls the sender until `path` holds `n` lines or `timeout_ms` passes.
+inline bool deliver_lines(output::SyslogTcpSender& s, const std::string& path, size_t n, int timeout_ms = 10000) {
+    const uint64_t deadline = output::SyslogTcpSender::monotonic_ns() + uint64_t(timeout_ms) * 1'000'000u;
+    while (output::SyslogTcpSender::monotonic_ns() < deadline) {
+        s.poll(output::SyslogTcpSender::monotonic_ns());
+        if (count_lines(path) >= n) return true;
+        sleep_ms(5);
+    }
+    return false;
+}
+
+// Polls the sender for `ms` milliseconds (a failing collector: backoff runs).
+inline void poll_for(output::SyslogTcpSender& s, int ms) {
+    const uint64_t until = output::SyslogTcpSender::monotonic_ns() + uint64_t(ms) * 1'000'000u;
+    while (output::SyslogTcpSender::monotonic_ns() < until) {
+        s.poll(output::SyslogTcpSender::monotonic_ns());
+        sleep_ms(2);
+    }
+}
+
+}  // namespace vtap::test
