@@ -15,6 +15,7 @@ net_memif was the first choice; see bench/README.md for why it is not used.
 Remote (two VMs, e.g. scripts/azure/bench): run this on the generator VM with
   --remote USER@HOST --remote-vtapd PATH --remote-config CONF
   --gen-port DEV[,ARGS] --gen-eal "EAL args" --outer-dst-mac MAC --collector IP
+  [--tap-src SENDER_IP --outer-src-mac SENDER_MAC] [--remote-sudo]
 vtapd runs on HOST over ssh with CONF (its real port), the generator sends
 out of DEV; counters come back over ssh.
 
@@ -127,7 +128,10 @@ stats:
         a = self.a
         if a.remote:
             self.stats = f"/tmp/vtap-zl-{os.getpid()}.json"
-            remote = (f"rm -f {self.stats}; echo $$ > {self.stats}.pid; exec {shlex.quote(a.remote_vtapd)} "
+            # --remote-sudo: vtapd (and so its pid and stats file) is root's;
+            # `$$` is then sudo's pid, which relays the SIGTERM to vtapd.
+            sudo = "sudo -n " if a.remote_sudo else ""
+            remote = (f"{sudo}rm -f {self.stats}; echo $$ > {self.stats}.pid; exec {sudo}{shlex.quote(a.remote_vtapd)} "
                       f"-c {shlex.quote(a.remote_config)} --workers {workers} --stats-file {self.stats}")
             cmd = ["ssh", a.remote, remote]
         else:
@@ -153,7 +157,8 @@ stats:
     def stop(self):
         a = self.a
         if a.remote:
-            subprocess.run(["ssh", a.remote, f"kill -TERM $(cat {self.stats}.pid)"], capture_output=True)
+            sudo = "sudo -n " if a.remote_sudo else ""
+            subprocess.run(["ssh", a.remote, f"{sudo}kill -TERM $(cat {self.stats}.pid)"], capture_output=True)
         else:
             self.proc.send_signal(signal.SIGTERM)
         try:
@@ -162,7 +167,7 @@ stats:
             self.proc.kill()
             raise RuntimeError("vtapd did not stop within 30 s of SIGTERM")
         if a.remote:
-            text = sh(["ssh", a.remote, f"cat {self.stats}"]).stdout
+            text = sh(["ssh", a.remote, ("sudo -n " if a.remote_sudo else "") + f"cat {self.stats}"]).stdout
         else:
             with open(self.stats) as f:
                 text = f.read()
@@ -188,6 +193,13 @@ def gen_cmd(a, size, count, rate_pps, tag):
         cmd += ["--outer-dst-mac", a.outer_dst_mac]
     if a.collector:
         cmd += ["--collector", a.collector]
+    # Two VMs: the cloud drops frames whose outer source address or MAC is
+    # not the sender NIC's, and vtapd counts an outer source outside
+    # decap.tap_sources as a drop.
+    if a.tap_src:
+        cmd += ["--tap-src", a.tap_src]
+    if a.outer_src_mac:
+        cmd += ["--outer-src-mac", a.outer_src_mac]
     if rate_pps:
         cmd += ["--pps", f"{rate_pps:.0f}"]
     cmd += ["--"] + eal
@@ -293,6 +305,9 @@ def main():
     p.add_argument("--gen-eal", default="", help="generator's EAL arguments (remote mode: -a PCI ...)")
     p.add_argument("--outer-dst-mac", default="", help="vtapd VM NIC MAC (remote mode)")
     p.add_argument("--collector", default="", help="vtapd VM address (remote mode)")
+    p.add_argument("--tap-src", default="", help="outer source address(es) (remote mode: the sender NIC's)")
+    p.add_argument("--outer-src-mac", default="", help="outer source MAC (remote mode: the sender NIC's)")
+    p.add_argument("--remote-sudo", action="store_true", help="run vtapd, kill and cat under sudo -n on the remote")
     a = p.parse_args()
     a.gen = os.path.join(a.build, "apps/vtap-gen/vtap-gen")
     a.vtapd = os.path.join(a.build, "apps/vtapd/vtapd")

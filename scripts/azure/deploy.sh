@@ -10,6 +10,8 @@
 #                --driver netvsc|mana|af_packet, --sender, --size VM_SIZE,
 #                --tap-sources CIDR[,CIDR...] (the tapped VMs' prefixes;
 #                default: the collector VNet's, which misses peered VNets),
+#                --syslog udp|tcp|tls://HOST[:PORT] (alert output besides
+#                the EVE file), --probe-port PORT (default 8080),
 #                --what-if (show the changes, deploy nothing)
 #   deploy.sh add-source -g RG --nic-rg NIC_RG --nic NIC [--no-restart]
 #       stop (deallocate) and start the NIC's VM once (preview requirement,
@@ -23,14 +25,14 @@ deployment=vtapd
 die() { echo "deploy: $*" >&2; exit 2; }
 need_az() { command -v az >/dev/null || die "the az CLI is not installed (https://learn.microsoft.com/cli/azure/install-azure-cli)"; }
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 (($# > 0)) || usage
 [[ $1 == -h || $1 == --help ]] && usage
 cmd=$1
 shift
 
 rg="" region="" repo="" ref=main ssh_key="$HOME/.ssh/id_ed25519.pub" ssh_from=""
-collectors=1 destination=loadBalancer driver=netvsc sender=false size="" what_if=false tap_sources=""
+collectors=1 destination=loadBalancer driver=netvsc sender=false size="" what_if=false tap_sources="" syslog="" probe_port=""
 nic_rg="" nic="" restart=true
 while (($# > 0)); do
   case $1 in
@@ -47,6 +49,8 @@ while (($# > 0)); do
     --size) size=$2; shift ;;
     --tap-sources) tap_sources=$2; shift ;;
     --what-if) what_if=true ;;
+    --syslog) syslog=$2; shift ;;
+    --probe-port) probe_port=$2; shift ;;
     --nic-rg) nic_rg=$2; shift ;;
     --nic) nic=$2; shift ;;
     --no-restart) restart=false ;;
@@ -70,6 +74,8 @@ case $cmd in
       deployBenchSender="$sender"
     )
     [[ -n $size ]] && params+=(collectorVmSize="$size")
+    [[ -n $syslog ]] && params+=(syslogTarget="$syslog")
+    [[ -n $probe_port ]] && params+=(healthProbePort="$probe_port")
     if [[ -n $tap_sources ]]; then
       [[ $tap_sources =~ ^[0-9./,]+$ ]] || die "up: --tap-sources '$tap_sources' is not CIDR[,CIDR...]"
       params+=(tapSources="[\"${tap_sources//,/\",\"}\"]")

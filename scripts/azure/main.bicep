@@ -2,7 +2,7 @@
 // group: a VNet (mgmt and tap subnets), collectorCount NVA VMs (nva.bicep:
 // management NIC + accelerated tap NIC, cloud-init installs and starts
 // vtapd), an internal Standard load balancer with an HA-ports rule and a
-// TCP health probe in front of the tap NICs, the Virtual Network TAP
+// HTTP health probe in front of the tap NICs, the Virtual Network TAP
 // resource (destination: the load balancer's front end, or the first
 // collector's tap NIC), and tap configurations on the source NICs listed in
 // sourceNics. Usage and preview constraints: scripts/azure/README.md.
@@ -73,8 +73,13 @@ param tapSubnetPrefix string = '10.42.1.0/24'
 @description('decap.tap_sources: outer source prefixes vtapd analyses. Empty: the VNet\'s prefix.')
 param tapSources array = []
 
-@description('TCP port of the load balancer health probe; answered by vtapd\'s health endpoint (README).')
+@description('Port of the load balancer\'s HTTP probe (GET /health): vtapd\'s health endpoint, reached through its exception path (README).')
+@minValue(1)
+@maxValue(65535)
 param healthProbePort int = 8080
+
+@description('Optional syslog output for alerts as URL: tcp, udp or tls, HOST and optional PORT, or unix and a socket path (README); empty: EVE file only.')
+param syslogTarget string = ''
 
 @description('Source NICs to tap: [{ resourceGroup: "rg", name: "vm1-nic" }]. Stop/start each VM once first (README).')
 param sourceNics array = []
@@ -97,7 +102,9 @@ var ciRef = replace(ciRepo, '@@VTAPD_REF@@', vtapdRef)
 var ciDriver = replace(ciRef, '@@DPDK_DRIVER@@', dpdkDriver)
 var ciSources = replace(ciDriver, '@@TAP_SOURCES@@', '[${join(effectiveTapSources, ', ')}]')
 var ciHuge = replace(ciSources, '@@HUGEPAGES@@', string(hugepages))
-var cloudInit = replace(ciHuge, '@@WORKERS@@', string(workers))
+var ciWorkers = replace(ciHuge, '@@WORKERS@@', string(workers))
+var ciHealth = replace(ciWorkers, '@@HEALTH_PORT@@', string(healthProbePort))
+var cloudInit = replace(ciHealth, '@@SYSLOG@@', syslogTarget)
 
 resource mgmtNsg 'Microsoft.Network/networkSecurityGroups@2023-11-01' = {
   name: '${namePrefix}-mgmt-nsg'
@@ -194,8 +201,11 @@ resource vnet 'Microsoft.Network/virtualNetworks@2023-11-01' = {
 // HA ports (protocol All, ports 0) forward every UDP 4789 copy; the default
 // distribution hashes the outer 5-tuple, so one tap source (one outer
 // source address and UDP source port) stays on one collector while it is
-// healthy. The probe arrives on the tap NIC, which DPDK owns: vtapd must
-// answer it (exception path / health endpoint), or every backend is down.
+// healthy. The probe arrives on the tap NIC, which DPDK owns: vtapd's
+// exception path hands it to the kernel and its health endpoint answers
+// (provision.sh configures both on healthProbePort). HTTP, not TCP: a TCP
+// probe would pass whenever the kernel accepts the connection, even while
+// vtapd answers 503 (workers stalled, drops over the threshold).
 resource lb 'Microsoft.Network/loadBalancers@2023-11-01' = {
   name: lbName
   location: location
@@ -224,8 +234,9 @@ resource lb 'Microsoft.Network/loadBalancers@2023-11-01' = {
       {
         name: probeName
         properties: {
-          protocol: 'Tcp'
+          protocol: 'Http'
           port: healthProbePort
+          requestPath: '/health'
           intervalInSeconds: 5
           numberOfProbes: 2
         }
