@@ -182,6 +182,7 @@ public:
             gs.rules = static_cast<uint32_t>(members_[g].size());
             gs.patterns = grp.pattern_first.empty() ? 0 : static_cast<uint32_t>(grp.pattern_first.size() - 1);
             gs.always = static_cast<uint32_t>(grp.always.size());
+            gs.addr_indexed = static_cast<uint32_t>(grp.addr_index.rules_indexed());
             if (grp.db) {
                 hs_database_size(grp.db.get(), &gs.db_bytes);
                 if (grp.stream) hs_stream_size(grp.db.get(), &gs.stream_state_bytes);
@@ -222,7 +223,8 @@ private:
         return pats;
     }
 
-    static void install(Group& grp, const std::vector<Pattern>& pats, std::vector<uint32_t> always) {
+    static void install(Group& grp, const std::vector<CompiledRule>& rules, const std::vector<Pattern>& pats,
+                        const std::vector<uint32_t>& unanchored) {
         grp.pattern_first.clear();
         grp.pattern_rules.clear();
         grp.pattern_first.push_back(0);
@@ -230,7 +232,7 @@ private:
             grp.pattern_rules.insert(grp.pattern_rules.end(), p.rules.begin(), p.rules.end());
             grp.pattern_first.push_back(static_cast<uint32_t>(grp.pattern_rules.size()));
         }
-        grp.always = std::move(always);
+        grp.always = grp.addr_index.build(rules, unanchored, grp.always_v6);
     }
 
     Result<void> build_group(Database& db, GroupId g) {
@@ -241,7 +243,7 @@ private:
         for (;;) {
             std::vector<uint32_t> always;
             std::vector<Pattern> pats = plan(db, g, always);
-            install(grp, pats, std::move(always));
+            install(grp, db.rules_, pats, always);
             grp.db.reset();
             if (pats.empty()) return {};
             std::vector<const char*> exprs;
@@ -307,7 +309,7 @@ private:
             const std::vector<Pattern> pats = plan(db, g, always);
             if (pats.size() != cg.patterns || (cg.patterns != 0 && hash_patterns(pats) != cg.pattern_hash))
                 return fail(std::string("cache group ") + group_name(g), "pattern list differs from the rule set's");
-            install(grp, pats, std::move(always));
+            install(grp, db.rules_, pats, always);
             pattern_hash_[cg.id] = cg.pattern_hash;
             if (pats.empty()) continue;
             hs_database_t* out = nullptr;

@@ -15,6 +15,7 @@
 #include <hs/hs.h>
 
 #include "core/result.hpp"
+#include "detect/addr_index.hpp"
 #include "detect/program.hpp"
 #include "rules/rule.hpp"
 
@@ -43,7 +44,8 @@ struct GroupStats {
     GroupId id = GroupId::kOther;
     uint32_t rules = 0;         // rules that can fire in this group
     uint32_t patterns = 0;      // distinct Hyperscan expressions
-    uint32_t always = 0;        // rules evaluated on every scan (no anchor)
+    uint32_t always = 0;        // rules evaluated on every scan (no anchor, no address key)
+    uint32_t addr_indexed = 0;  // header-only rules nominated by address (AddrIndex)
     size_t db_bytes = 0;        // hs_database_size
     size_t stream_state_bytes = 0;  // hs_stream_size (stream groups)
 };
@@ -71,15 +73,19 @@ struct HsDbDeleter {
 };
 
 // One group: its Hyperscan database (null when it has no patterns), which
-// rules each pattern nominates (CSR), the rules evaluated on every scan, and
-// a port gate that lets a scan be skipped when no rule's ports can match.
+// rules each pattern nominates (CSR), the rules without an anchor (nominated
+// by address through addr_index where their address lists allow, else on
+// every scan), and a port gate that lets a scan be skipped when no rule's
+// ports can match.
 struct Group {
     GroupId id = GroupId::kOther;
     bool stream = false;
     std::unique_ptr<hs_database_t, HsDbDeleter> db;
     std::vector<uint32_t> pattern_first;  // size patterns+1; rules of pattern p: pattern_rules[first[p]..first[p+1])
     std::vector<uint32_t> pattern_rules;
-    std::vector<uint32_t> always;
+    std::vector<uint32_t> always;         // every scan
+    AddrIndex addr_index;                 // unanchored rules keyed by an IPv4 prefix list
+    std::vector<uint32_t> always_v6;      // ... of those, the ones that also list IPv6 prefixes: every IPv6 scan
     std::vector<uint64_t> src_port_gate;  // 65536-bit sets: some rule accepts this source / destination port
     std::vector<uint64_t> dst_port_gate;
     bool gate_all = true;                 // every port pair passes (some rule has any/any)

@@ -129,6 +129,22 @@ void Scanner::nominate_pattern(unsigned id, uint64_t end) noexcept {
     for (uint32_t k = g.pattern_first[id]; k < g.pattern_first[id + 1]; ++k) nominate(g.pattern_rules[k], end);
 }
 
+// Rules without an anchor: the address-keyed ones only when the packet
+// carries one of their addresses, the rest always.
+void Scanner::nominate_unanchored(const Group& g, const PacketInfo& info) noexcept {
+    for (uint32_t r : g.always) nominate(r, 0);
+    if (g.addr_index.empty() && g.always_v6.empty()) return;
+    if (info.src.family == 4) {
+        auto host = [](const IpAddr& a) {
+            return (uint32_t{a.bytes[0]} << 24) | (uint32_t{a.bytes[1]} << 16) | (uint32_t{a.bytes[2]} << 8) | a.bytes[3];
+        };
+        for (uint32_t r : g.addr_index.lookup(host(info.src))) nominate(r, 0);
+        for (uint32_t r : g.addr_index.lookup(host(info.dst))) nominate(r, 0);
+    } else {
+        for (uint32_t r : g.always_v6) nominate(r, 0);
+    }
+}
+
 int Scanner::on_match(unsigned id, unsigned long long, unsigned long long to, unsigned, void* ctx) {
     static_cast<Scanner*>(ctx)->nominate_pattern(id, to);
     return 0;  // keep scanning
@@ -155,7 +171,7 @@ uint32_t Scanner::scan_packet(const PacketInfo& info, std::span<const uint8_t> p
                     scratch_, &Scanner::on_match, this) != HS_SUCCESS)
             ++counters_.hs_errors;
     }
-    for (uint32_t r : g.always) nominate(r, 0);
+    nominate_unanchored(g, info);
     counters_.candidates += ncand_;
 
     uint32_t fired = 0;
@@ -269,7 +285,7 @@ uint32_t Scanner::scan_stream(StreamHandle& h, std::span<const uint8_t> data, co
     const uint64_t window_start = h.offset - h.window_len;  // stream offset of window[0]
     for (uint32_t i = 0; i < h.npending; ++i)
         if (h.pending[i].anchor_end > window_start) nominate(h.pending[i].rule, h.pending[i].anchor_end);
-    for (uint32_t r : g.always) nominate(r, 0);
+    nominate_unanchored(g, info);
     counters_.candidates += ncand_;
 
     uint32_t fired = 0;

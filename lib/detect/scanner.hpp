@@ -109,6 +109,7 @@ private:
     void begin_scan(const Group& g) noexcept;
     void nominate(uint32_t rule, uint64_t end) noexcept;
     void nominate_pattern(unsigned id, uint64_t end) noexcept;
+    void nominate_unanchored(const Group& g, const PacketInfo& info) noexcept;
     bool start_stream(StreamHandle& h, const PacketInfo& info) noexcept;
     void remember(StreamHandle& h, uint32_t rule, uint64_t anchor_end, uint64_t window_start) noexcept;
     static void forget(StreamHandle& h, uint32_t rule) noexcept;

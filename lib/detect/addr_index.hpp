@@ -1,0 +1,61 @@
+// Nominates header-only rules by address instead of on every scan. Rules
+// without a content anchor (ET's TOR, CINS, DROP and Threatview lists:
+// `alert ip [300 addresses] any -> $HOME_NET any`) used to be header-checked
+// on every packet and stream chunk, a linear walk over each rule's list:
+// ~1,200 such rules made detection 100x slower than the scans themselves.
+// A rule whose source or destination is a list of IPv4 prefixes can only
+// match a packet that carries one of those addresses (on either side, for
+// `<>` rules), so an interval table over every listed prefix answers "which
+// rules could match this packet" with two binary searches. It nominates a
+// superset; header_matches() still decides. Built once per Group (cold),
+// read-only on the hot path.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "detect/program.hpp"
+
+namespace vtap::detect {
+
+class AddrIndex {
+public:
+    // Splits `candidates` (rule indexes into `rules`) into those this index
+    // now nominates by address and the rest, returned, which must still be
+    // nominated on every scan (any/negated addresses, broad or IPv6 lists).
+    // v6_only receives indexed rules that also list IPv6 prefixes: they are
+    // nominated on every IPv6 packet.
+    std::vector<uint32_t> build(const std::vector<CompiledRule>& rules, const std::vector<uint32_t>& candidates,
+                                std::vector<uint32_t>& v6_only);
+
+    // Rules whose listed IPv4 prefixes contain `addr` (host byte order).
+    std::span<const uint32_t> lookup(uint32_t addr) const noexcept {
+        // Last interval starting at or before addr.
+        size_t lo = 0, hi = starts_.size();
+        while (lo < hi) {
+            const size_t mid = (lo + hi) / 2;
+            if (starts_[mid] <= addr) lo = mid + 1;
+            else hi = mid;
+        }
+        if (lo == 0) return {};
+        const size_t i = lo - 1;
+        return {rules_.data() + first_[i], first_[i + 1] - first_[i]};
+    }
+
+    bool empty() const noexcept { return starts_.empty(); }
+    size_t rules_indexed() const noexcept { return indexed_; }
+    size_t intervals() const noexcept { return starts_.size(); }
+
+    // A prefix shorter than this makes a rule "always": an index entry that
+    // covers a /7 would nominate it for much of the address space anyway.
+    static constexpr uint8_t kMinPrefixLen = 8;
+
+private:
+    std::vector<uint32_t> starts_;  // interval i = [starts_[i], starts_[i+1]) (the last one ends at 2^32)
+    std::vector<uint32_t> first_;   // CSR: rules of interval i = rules_[first_[i] .. first_[i+1])
+    std::vector<uint32_t> rules_;
+    size_t indexed_ = 0;
+};
+
+}  // namespace vtap::detect

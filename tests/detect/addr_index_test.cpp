@@ -1,0 +1,132 @@
+// AddrIndex: header-only rules keyed by their address lists must be
+// nominated for every packet they can match (a superset is fine, a miss is
+// a lost alert), and the engine must fire exactly as header_matches says.
+#include <random>
+
+#include "detect/addr_index.hpp"
+#include "detect/header.hpp"
+#include "tests/detect/detect_fixture.hpp"
+
+using namespace vtap;
+using namespace vtap::detect;
+using namespace vtap::detect::test;
+
+namespace {
+
+rules::Cidr v4(uint32_t host, uint8_t len) {
+    rules::Cidr c;
+    c.family = 4;
+    c.addr = {static_cast<uint8_t>(host >> 24), static_cast<uint8_t>(host >> 16), static_cast<uint8_t>(host >> 8),
+              static_cast<uint8_t>(host)};
+    c.len = len;
+    return c;
+}
+
+rules::AddrSpec list(std::vector<rules::Cidr> cidrs) {
+    rules::AddrSpec s;
+    s.any = false;
+    s.include = std::move(cidrs);
+    return s;
+}
+
+rules::Rule with(rules::Rule r, auto&& edit) {
+    edit(r);
+    return r;
+}
+
+// Alert order within a packet is DetectStage's business (priority, then
+// load order); here only the set matters.
+Sids sorted(Sids s) {
+    std::sort(s.begin(), s.end());
+    return s;
+}
+
+IpAddr ip(uint32_t host) {
+    return IpAddr::v4(static_cast<uint8_t>(host >> 24), static_cast<uint8_t>(host >> 16), static_cast<uint8_t>(host >> 8),
+                      static_cast<uint8_t>(host));
+}
+
+}  // namespace
+
+TEST_CASE("address index nominates every rule whose prefix list holds the address (random lists vs brute force)",
+          "[detect][addr_index]") {
+    std::mt19937 rng(42);
+    std::vector<CompiledRule> rules(300);
+    std::vector<uint32_t> all;
+    // Addresses crowd into 10.0.0.0/16 so prefixes overlap a lot.
+    auto addr = [&] { return 0x0A000000u | (rng() & 0xFFFFu); };
+    for (uint32_t r = 0; r < rules.size(); r++) {
+        std::vector<rules::Cidr> cs;
+        const unsigned n = 1 + rng() % 6;
+        for (unsigned i = 0; i < n; i++) {
+            const uint8_t len = static_cast<uint8_t>(16 + rng() % 17);  // /16../32
+            const uint32_t mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
+            cs.push_back(v4(addr() & mask, len));
+        }
+        (r % 2 ? rules[r].src : rules[r].dst) = list(cs);
+        all.push_back(r);
+    }
+    AddrIndex idx;
+    std::vector<uint32_t> v6;
+    const auto rest = idx.build(rules, all, v6);
+    CHECK(rest.empty());
+    CHECK(v6.empty());
+    CHECK(idx.rules_indexed() == rules.size());
+    for (int t = 0; t < 20000; t++) {
+        const uint32_t a = t % 10 == 0 ? rng() : addr();  // some far outside every list
+        const IpAddr pa = ip(a);
+        std::vector<uint32_t> want;
+        for (uint32_t r = 0; r < rules.size(); r++)
+            if (addr_matches(rules[r].src.any ? rules[r].dst : rules[r].src, pa)) want.push_back(r);
+        auto got_span = idx.lookup(a);
+        std::vector<uint32_t> got(got_span.begin(), got_span.end());
+        std::sort(got.begin(), got.end());
+        REQUIRE(got == want);
+    }
+}
+
+TEST_CASE("address index leaves any, negated-only, broad and IPv6-only lists to the every-scan path",
+          "[detect][addr_index]") {
+    std::vector<CompiledRule> rules(5);
+    rules[1].src.any = false;
+    rules[1].src.exclude.push_back(v4(0x0A000000, 8));         // !10.0.0.0/8
+    rules[2].dst = list({v4(0x0A000000, 8), v4(0, 1)});          // holds a /1: too broad to index
+    rules[3].dst = list({v4(0xC0000201, 32)});                  // indexed
+    rules[4].src = list({v4(0xC0000202, 32)});
+    rules[4].src.include.push_back(rules::Cidr{6, {0x20, 0x01, 0x0d, 0xb8}, 32});  // indexed, and every IPv6 scan
+    AddrIndex idx;
+    std::vector<uint32_t> v6;
+    const auto rest = idx.build(rules, {0, 1, 2, 3, 4}, v6);
+    CHECK(rest == std::vector<uint32_t>{0, 1, 2});
+    CHECK(v6 == std::vector<uint32_t>{4});
+    CHECK(idx.lookup(0xC0000201).size() == 1);
+    CHECK(idx.lookup(0xC0000202).size() == 1);
+    CHECK(idx.lookup(0xC0000203).empty());
+    CHECK(idx.lookup(0).empty());
+    CHECK(idx.lookup(0xFFFFFFFF).empty());
+}
+
+TEST_CASE("detect header-only list rules fire on their addresses only, both ways for <> rules", "[detect][addr_index]") {
+    const auto tor = list({v4(0xCB007105, 32), v4(0xC6336400, 24)});  // 203.0.113.5, 198.51.100.0/24
+    Engine e({with(rule(1, {}, rules::Proto::kIp), [&](auto& r) { r.src = tor; }),
+              with(rule(2, {}, rules::Proto::kIp), [&](auto& r) { r.dst = tor; }),
+              with(rule(3, {}, rules::Proto::kIp), [&](auto& r) {
+                  r.src = tor;
+                  r.bidirectional = true;
+              }),
+              rule(4, {}, rules::Proto::kIp)});  // any -> any: every packet
+    CHECK(e.db->stats().groups[static_cast<size_t>(GroupId::kTcpNoStream)].addr_indexed == 3);
+    PacketInfo p = tcp_info();
+    p.src = ip(0xC6336407);  // 198.51.100.7 -> 198.18.0.2
+    CHECK(sorted(e.packet("x", p)) == Sids{1, 3, 4});
+    std::swap(p.src, p.dst);
+    CHECK(sorted(e.packet("x", p)) == Sids{2, 3, 4});
+    p.dst = ip(0xC6336507);  // 198.51.101.7: outside the /24
+    CHECK(sorted(e.packet("x", p)) == Sids{4});
+    p.src = ip(0xCB007105);  // 203.0.113.5 -> 198.51.101.7
+    CHECK(sorted(e.packet("x", p)) == Sids{1, 3, 4});
+    // Only rule 4 is nominated for a packet far from every list.
+    const auto before = e.scanner->counters().candidates;
+    CHECK(e.packet("x", tcp_info()) == Sids{4});
+    CHECK(e.scanner->counters().candidates == before + 1);
+}
