@@ -196,9 +196,9 @@ def gen_cmd(a, size, count, rate_pps, tag):
     # Two VMs: the cloud drops frames whose outer source address or MAC is
     # not the sender NIC's, and vtapd counts an outer source outside
     # decap.tap_sources as a drop.
-    if a.tap_src:
+    if getattr(a, "tap_src", None):  # scaling.py passes its own namespace
         cmd += ["--tap-src", a.tap_src]
-    if a.outer_src_mac:
+    if getattr(a, "outer_src_mac", None):
         cmd += ["--outer-src-mac", a.outer_src_mac]
     if rate_pps:
         cmd += ["--pps", f"{rate_pps:.0f}"]
