@@ -223,6 +223,7 @@ bool Scanner::start_stream(StreamHandle& h, const PacketInfo& info) noexcept {
 }
 
 void Scanner::close_stream(StreamHandle& h) noexcept {
+    if (h.state == StreamHandle::State::kActive) ++counters_.streams_closed;
     if (h.hs != nullptr) {
         auto& pool = free_streams_[stream_slot(h.group)];
         if (pool.size() < pool.capacity() && hs_reset_stream(h.hs, 0, nullptr, nullptr, nullptr) == HS_SUCCESS)

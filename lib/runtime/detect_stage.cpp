@@ -275,6 +275,13 @@ void DetectStage::append_stats(const std::string& prefix, StatList& out) const {
     out.emplace_back(prefix + "detect.sink_full", s.sink_full);
     out.emplace_back(prefix + "detect.hs_errors", s.hs_errors);
     out.emplace_back(prefix + "detect.stream_handles_exhausted", ctr_.no_stream_handle);
+    // Memory, for sizing (issue 5). Workers' values are summed, so only
+    // totals here: the flow table (allocated whole at start) and the active
+    // streams' Hyperscan state plus confirmation windows.
+    const uint64_t streams = s.streams_opened - s.streams_closed;
+    out.emplace_back(prefix + "flow.memory_bytes", flows_->memory_bytes());
+    out.emplace_back(prefix + "detect.streams_active", streams);
+    out.emplace_back(prefix + "detect.stream_memory_bytes", streams * scanner_->stream_bytes());
     out.emplace_back(prefix + "detect.multi_segment", ctr_.multi_segment);
     out.emplace_back(prefix + "detect.l4_invalid", ctr_.l4_invalid);
     const auto& f = filter_->counters();

@@ -52,6 +52,11 @@ TEST_CASE("vtapd counts every frame, byte and flow vtap-gen wrote and alerts onc
     CHECK(s["drops.total"] == 0);
     CHECK(s["worker.flows"] == gen["flows"]);
     CHECK(s["flow.created"] == gen["flows"]);
+    // Memory for sizing: the tables exist, and streams still open cannot
+    // outnumber two per active flow (a wrapped counter would).
+    CHECK(s["flow.memory_bytes"] > 0);
+    CHECK(s["detect.streams_active"] <= 2 * s["flow.active"]);
+    CHECK(s["detect.stream_memory_bytes"] >= s["detect.streams_active"]);
     CHECK(s["alert.generated"] == gen["planted"]);
     CHECK(count_sid(v.text, 9100001) == gen["planted"]);
 }

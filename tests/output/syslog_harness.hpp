@@ -89,6 +89,48 @@ inline std::string syslog_message(alert::EveFormatter& f, const output::SyslogHe
 
 // rsyslogd -n with imtcp on 127.0.0.1:port, writing each message's MSG to
 // msgs.log and "PRI APP PROCID MSGID" to hdrs.log, one line per message.
+// One rsyslogd in the foreground (-n) with a config file, its stdout and
+// stderr in DIR/rsyslogd.out; stopped with SIGTERM (SIGKILL after 3 s).
+// Shared by the fixtures below, which differ only in the config they write.
+class RsyslogProcess {
+public:
+    static constexpr const char* kBinary = "/usr/sbin/rsyslogd";
+
+    void start(const TempDir& dir, const std::string& conf) {
+        pid_ = ::fork();
+        if (pid_ < 0) throw std::runtime_error("fork failed");
+        if (pid_ == 0) {
+            const int out = ::open((dir / "rsyslogd.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (out >= 0) {
+                ::dup2(out, 1);
+                ::dup2(out, 2);
+            }
+            const std::string pidfile = dir / "rsyslogd.pid";
+            ::execl(kBinary, kBinary, "-n", "-f", conf.c_str(), "-i", pidfile.c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+    }
+    void stop() {
+        if (pid_ <= 0) return;
+        ::kill(pid_, SIGTERM);
+        int st = 0;
+        for (int i = 0; i < 300 && ::waitpid(pid_, &st, WNOHANG) == 0; i++) sleep_ms(10);
+        if (::waitpid(pid_, &st, WNOHANG) == 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, &st, 0);
+        }
+        pid_ = -1;
+    }
+    bool running() const {
+        int st = 0;
+        return pid_ > 0 && ::waitpid(pid_, &st, WNOHANG) == 0;
+    }
+    pid_t pid() const { return pid_; }
+
+private:
+    pid_t pid_ = -1;
+};
+
 class Rsyslog {
 public:
     static constexpr const char* kBinary = "/usr/sbin/rsyslogd";
@@ -105,38 +147,14 @@ public:
               "  action(type=\"omfile\" file=\"" + hdrs() + "\" template=\"hdr\")\n"
               "}\n"
               "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"" + std::to_string(port) + "\" ruleset=\"vtap\")\n");
-        pid_ = ::fork();
-        if (pid_ < 0) throw std::runtime_error("fork failed");
-        if (pid_ == 0) {
-            const int out = ::open((dir / "rsyslogd.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            if (out >= 0) {
-                ::dup2(out, 1);
-                ::dup2(out, 2);
-            }
-            const std::string pidfile = dir / "rsyslogd.pid";
-            ::execl(kBinary, kBinary, "-n", "-f", conf.c_str(), "-i", pidfile.c_str(), static_cast<char*>(nullptr));
-            ::_exit(127);
-        }
+        proc_.start(dir_, conf);
     }
     ~Rsyslog() { stop(); }
     Rsyslog(const Rsyslog&) = delete;
     Rsyslog& operator=(const Rsyslog&) = delete;
 
-    void stop() {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGTERM);
-        int st = 0;
-        for (int i = 0; i < 300 && ::waitpid(pid_, &st, WNOHANG) == 0; i++) sleep_ms(10);
-        if (::waitpid(pid_, &st, WNOHANG) == 0) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, &st, 0);
-        }
-        pid_ = -1;
-    }
-    bool running() const {
-        int st = 0;
-        return pid_ > 0 && ::waitpid(pid_, &st, WNOHANG) == 0;
-    }
+    void stop() { proc_.stop(); }
+    bool running() const { return proc_.running(); }
     std::string msgs() const { return dir_ / "msgs.log"; }
     std::string hdrs() const { return dir_ / "hdrs.log"; }
     std::string log() const { return dir_ / "rsyslogd.out"; }
@@ -149,7 +167,7 @@ private:
         std::fclose(f);
     }
     const TempDir& dir_;
-    pid_t pid_ = -1;
+    RsyslogProcess proc_;
 };
 
 inline size_t count_lines(const std::string& path) {
@@ -234,38 +252,16 @@ public:
         if (!f) throw std::runtime_error("cannot write " + conf);
         std::fwrite(text.data(), 1, text.size(), f);
         std::fclose(f);
-        pid_ = ::fork();
-        if (pid_ < 0) throw std::runtime_error("fork failed");
-        if (pid_ == 0) {
-            const int out = ::open((dir_ / "rsyslogd-server.out").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-            if (out >= 0) {
-                ::dup2(out, 1);
-                ::dup2(out, 2);
-            }
-            const std::string pidfile = dir_ / "rsyslogd-server.pid";
-            ::execl(Rsyslog::kBinary, Rsyslog::kBinary, "-n", "-f", conf.c_str(), "-i", pidfile.c_str(),
-                    static_cast<char*>(nullptr));
-            ::_exit(127);
-        }
+        proc_.start(dir_, conf);
     }
 
     // SIGTERM: rsyslogd finishes writing what it has read, then exits.
-    void stop() {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGTERM);
-        int st = 0;
-        for (int i = 0; i < 500 && ::waitpid(pid_, &st, WNOHANG) == 0; i++) sleep_ms(10);
-        if (::waitpid(pid_, &st, WNOHANG) == 0) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, &st, 0);
-        }
-        pid_ = -1;
-    }
+    void stop() { proc_.stop(); }
 
     // Every configured input is listening (TCP LISTEN, UDP bound, socket file present).
     bool wait_ready(int timeout_ms = 10000) const {
         for (int waited = 0; waited < timeout_ms; waited += 10) {
-            bool ok = pid_ > 0;
+            bool ok = proc_.pid() > 0;
             if (in_.tcp_port) ok = ok && proc_net_has_port("/proc/net/tcp", in_.tcp_port, "0A");
             if (in_.udp_port) ok = ok && proc_net_has_port("/proc/net/udp", in_.udp_port, "07");
             if (!in_.unix_path.empty()) ok = ok && ::access(in_.unix_path.c_str(), F_OK) == 0;
@@ -282,7 +278,7 @@ public:
 private:
     const TempDir& dir_;
     RsyslogInputs in_;
-    pid_t pid_ = -1;
+    RsyslogProcess proc_;
 };
 
 // Lines of msgs.log parsed as JSON by Python's strict parser; prints each
@@ -384,46 +380,21 @@ public:
         if (!f) throw std::runtime_error("cannot write " + conf);
         std::fwrite(text.data(), 1, text.size(), f);
         std::fclose(f);
-        pid_ = ::fork();
-        if (pid_ < 0) throw std::runtime_error("fork failed");
-        if (pid_ == 0) {
-            const int out = ::open((dir / "rsyslogd.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            if (out >= 0) {
-                ::dup2(out, 1);
-                ::dup2(out, 2);
-            }
-            const std::string pidfile = dir / "rsyslogd.pid";
-            ::execl(Rsyslog::kBinary, Rsyslog::kBinary, "-n", "-f", conf.c_str(), "-i", pidfile.c_str(),
-                    static_cast<char*>(nullptr));
-            ::_exit(127);
-        }
+        proc_.start(dir_, conf);
     }
     ~RsyslogTls() { stop(); }
     RsyslogTls(const RsyslogTls&) = delete;
     RsyslogTls& operator=(const RsyslogTls&) = delete;
 
-    void stop() {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGTERM);
-        int st = 0;
-        for (int i = 0; i < 300 && ::waitpid(pid_, &st, WNOHANG) == 0; i++) sleep_ms(10);
-        if (::waitpid(pid_, &st, WNOHANG) == 0) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, &st, 0);
-        }
-        pid_ = -1;
-    }
-    bool running() const {
-        int st = 0;
-        return pid_ > 0 && ::waitpid(pid_, &st, WNOHANG) == 0;
-    }
+    void stop() { proc_.stop(); }
+    bool running() const { return proc_.running(); }
     std::string msgs() const { return dir_ / "msgs.log"; }
     std::string hdrs() const { return dir_ / "hdrs.log"; }
     std::string log() const { return dir_ / "rsyslogd.out"; }
 
 private:
     const TempDir& dir_;
-    pid_t pid_ = -1;
+    RsyslogProcess proc_;
 };
 
 // Waits (polling the sender) until rsyslog listens on 127.0.0.1:port, so a
