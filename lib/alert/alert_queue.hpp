@@ -53,8 +53,12 @@ public:
     // Control side (single consumer). Dequeues up to `max` records in batches
     // and calls fn(const AlertRecord&) for each, in publish order. Returns the
     // number handed over. fn must not call drain() on the same queue.
+    // At most one ring's worth per call (max = 0 means that bound): a worker
+    // that publishes as fast as the control thread formats would otherwise
+    // hold it in here for ever, deaf to SIGTERM, SIGHUP and its own outputs.
     template <class Fn>
-    size_t drain(Fn&& fn, size_t max = SIZE_MAX) {
+    size_t drain(Fn&& fn, size_t max = 0) {
+        if (max == 0 || max > capacity()) max = capacity();
         size_t done = 0;
         while (done < max) {
             const size_t want = max - done < kDrainBatch ? max - done : kDrainBatch;
