@@ -263,6 +263,15 @@ int main(int argc, char** argv) {
     }
     std::fprintf(stderr, "detect_ceiling: %s\n", loaded->summary.c_str());
     const detect::Database& db = *loaded->db;
+    // What vtapd does besides Hyperscan depends on these: rules without an
+    // anchor are candidates on every scan (always) or whenever an address of
+    // theirs appears (addr_indexed).
+    for (const auto& g : db.stats().groups)
+        std::fprintf(stderr, "detect_ceiling: group %s: %u rules, %u patterns, %u always, %u addr_indexed "
+                     "(%zu of them on every IPv6 scan), %s\n",
+                     detect::group_name(g.id), g.rules, g.patterns, g.always, g.addr_indexed,
+                     db.group(g.id).always_v6.size(),
+                     db.group(g.id).gate_all ? "every port" : "port-gated");
 
     flow::FlowConfig fc;  // as runtime::make_stage builds it
     fc.capacity = cfg->pipeline.flow_table_size;
