@@ -27,6 +27,7 @@ over the file is the steady state of this traffic. Each capture is wrapped
 by vtap-pcap (byte for byte, as VTAP VXLAN).
 
 usage: bench/e2e_detect.py [--build DIR] [--trials N] [--repeat N] [--work DIR]
+                           [--home-net '[CIDR,...]'] [--json FILE]
 Needs the corpus ($VTAP_CORPUS, else ../shared/corpus from the project root,
 else /work/shared/corpus); exits 2 with a message without it.
 """
@@ -54,8 +55,10 @@ def find_corpus():
     return None
 
 
-def write_config(path, pcap, rule_files, classification, cache_dir, eve, prefix):
-    """vtapd configuration shared by vtapd and detect_ceiling (JSON is YAML)."""
+def write_config(path, pcap, rule_files, classification, cache_dir, eve, prefix, home_net=None):
+    """vtapd configuration shared by vtapd and detect_ceiling (JSON is YAML).
+    Rule variables are vtapd's defaults (Suricata's: HOME_NET = RFC 1918)
+    unless home_net is given."""
     cfg = {
         "eal": {"args": ["--no-huge", "-m", "1024", "--no-shconf", f"--file-prefix={prefix}",
                          "--log-level=lib.eal:error"]},
@@ -67,6 +70,8 @@ def write_config(path, pcap, rule_files, classification, cache_dir, eve, prefix)
         "detect": {"rule_files": rule_files, "classification_file": classification, "cache_dir": cache_dir},
         "alerts": {"eve": eve},
     }
+    if home_net:
+        cfg["detect"]["vars"] = {"address": {"HOME_NET": home_net, "EXTERNAL_NET": "!$HOME_NET"}}
     with open(path, "w") as f:
         json.dump(cfg, f, indent=1)
 
@@ -123,6 +128,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=5, help="Hyperscan passes per ceiling run (median)")
     ap.add_argument("--work", help="keep wrapped captures, configs and stats here")
     ap.add_argument("--json", help="write the medians here")
+    ap.add_argument("--home-net", help="HOME_NET for the rules (default: vtapd's, i.e. Suricata's RFC 1918 list)")
     a = ap.parse_args()
 
     corpus = find_corpus()
@@ -154,11 +160,13 @@ def main():
         if not os.path.exists(vt):
             subprocess.run([wrap, "wrap", "--in", src, "--out", vt], check=True, stdout=subprocess.DEVNULL)
         cfg = os.path.join(work, name + ".yaml")
-        write_config(cfg, vt, rules, classification, cache, os.path.join(work, name + ".eve.json"), f"e2edet{os.getpid()}")
+        write_config(cfg, vt, rules, classification, cache, os.path.join(work, name + ".eve.json"), f"e2edet{os.getpid()}",
+                     a.home_net)
         bare = os.path.join(work, name + ".norules.yaml")
         write_config(bare, vt, [], "", "", "", f"e2edet{os.getpid()}")
         captures.append((name, vt, cfg, bare))
-    print(f"corpus {corpus}; {len(rules)} ET Open rule files; work dir {work}")
+    print(f"command: {' '.join(sys.argv)}")
+    print(f"corpus {corpus}; {len(rules)} ET Open rule files; HOME_NET {a.home_net or 'default'}; work dir {work}")
 
     # Compile: cold (empty cache dir) then cached, per trial.
     cfg0 = captures[0][2]
@@ -182,7 +190,8 @@ def main():
     for t in range(a.trials):
         for name, vt, cfg, bare in captures:
             r = results.setdefault(name, {"ceil_gbps": [], "ceil_pps": [], "vt_gbps": [], "vt_pps": [], "bare_gbps": [],
-                                          "bare_pps": [], "start_s": [], "ratio": []})
+                                          "bare_pps": [], "start_s": [], "ratio": [], "vs_bare": [],
+                                          "cand_per_scan": []})
             c = run_ceiling(ceiling, cfg, vt, a.repeat, worker_cpu)
             s, start_s = run_vtapd(vtapd, cfg, os.path.join(work, f"{name}.stats.{t}.json"))
             b, _ = run_vtapd(vtapd, bare, os.path.join(work, f"{name}.norules.stats.{t}.json"))
@@ -195,13 +204,16 @@ def main():
             r["bare_pps"].append(b["worker.packets"] / b["elapsed_s"])
             r["start_s"].append(start_s)
             r["ratio"].append(vt_gbps / c["gbps"])
+            r["vs_bare"].append(vt_gbps / r["bare_gbps"][-1])
+            scans = s["detect.packet_scans"] + s["detect.stream_scans"]
+            r["cand_per_scan"].append(s["detect.candidates"] / scans if scans else 0)
             # The ceiling must have scanned what vtapd scanned.
             same = (c["packets"] == s["decap.delivered"] and c["inner_bytes"] == s["worker.bytes"])
             scanned = c["block_bytes"] + c["stream_bytes"]
             print(f"trial {t + 1} {name}: vtapd {vt_gbps:.3f} Gbit/s {vt_pps:,.0f} pps "
                   f"(elapsed {el:.3f} s, start {start_s:.2f} s); ceiling {c['gbps']:.3f} Gbit/s {c['pps']:,.0f} pps "
                   f"(scan {c['scan_s'] * 1e3:.1f} ms); ratio {vt_gbps / c['gbps']:.3f}; no rules {r['bare_gbps'][-1]:.3f} Gbit/s"
-                  f"; detect.bytes {s['detect.bytes']:,} vs ceiling {scanned:,}"
+                  f"; candidates/scan {r['cand_per_scan'][-1]:.1f}; detect.bytes {s['detect.bytes']:,} vs ceiling {scanned:,}"
                   + ("" if same else f"  MISMATCH: ceiling {c['packets']} packets {c['inner_bytes']} B, vtapd "
                                       f"{s['decap.delivered']} packets {s['worker.bytes']} B"))
             r["last"] = {"stats": s, "ceiling": c}
@@ -218,15 +230,16 @@ def main():
     print()
     print(f"## vtapd, 1 worker, all loadable ET Open rules ({summary}), medians of {a.trials} trials")
     print()
-    print("| capture | vtapd inner Gbit/s | vtapd pps | ceiling Gbit/s | ceiling pps | ratio | vtapd, no rules, Gbit/s |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| capture | vtapd inner Gbit/s | vtapd pps | ceiling Gbit/s | ceiling pps | ratio to ceiling "
+          "| vtapd, no rules, Gbit/s | ratio to no rules | candidates / scan |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     out = {"trials": a.trials, "summary": summary, "captures": {}}
     for name, _, _, _ in captures:
         r = results[name]
         row = {k: median(v) for k, v in r.items() if k != "last"}
         out["captures"][name] = row
         print(f"| {name} | {row['vt_gbps']:.3f} | {row['vt_pps']:,.0f} | {row['ceil_gbps']:.2f} | {row['ceil_pps']:,.0f} "
-              f"| {row['ratio']:.3f} | {row['bare_gbps']:.3f} |")
+              f"| {row['ratio']:.3f} | {row['bare_gbps']:.3f} | {row['vs_bare']:.2f} | {row['cand_per_scan']:.1f} |")
     print()
     start = median([x for r in results.values() for x in r["start_s"]])
     print(f"cold compile: {median(cold_ms):.0f} ms (vtapd --test-rules, rules parsed + compiled: {median(cold_wall):.2f} s); "
