@@ -23,6 +23,7 @@
 //   detect_ceiling -c CONFIG --pcap FILE [--repeat N]
 // Prints one JSON object: packets, inner bytes, scanned bytes, median scan
 // seconds over N passes, Gbit/s and packets/s, and the per-flow state sizes.
+#include <arpa/inet.h>
 #include <pcap/pcap.h>
 
 #include <algorithm>
@@ -67,8 +68,6 @@ struct Recording {
     uint32_t streams = 0;  // ids handed out
     uint64_t packets = 0;  // frames delivered to the worker (decap.delivered)
     uint64_t inner_bytes = 0;
-    uint64_t block_bytes = 0;
-    uint64_t stream_bytes = 0;
     uint64_t dropped = 0;  // frames decap would drop
 };
 
@@ -105,7 +104,6 @@ void on_chunk(void* ctx, flow::Flow& f, flow::Direction d, const flow::StreamChu
     op.off = rec.arena.size();
     op.len = static_cast<uint32_t>(c.bytes.size());
     rec.arena.insert(rec.arena.end(), c.bytes.begin(), c.bytes.end());
-    rec.stream_bytes += op.len;
     rec.ops.push_back(op);
 }
 
@@ -134,7 +132,7 @@ void record_frame(const uint8_t* data, uint32_t caplen, uint64_t now_ns, const c
     wire::OuterInfo o;
     DropReason why;
     if (wire::parse_outer(data, first_seg, caplen, dc.udp_port, o, why) == wire::Verdict::kDrop ||
-        !dc.source_allowed(__builtin_bswap32(o.src)) || !dc.vni_allowed(o.vni) ||
+        !dc.source_allowed(ntohl(o.src)) || !dc.vni_allowed(o.vni) ||
         (o.reserved_set && dc.reserved_bits == decap::ReservedBits::kStrict) || o.inner_len > dc.max_inner_frame) {
         ++rec.dropped;
         return;
@@ -176,7 +174,6 @@ void record_frame(const uint8_t* data, uint32_t caplen, uint64_t now_ns, const c
         op.off = rec.arena.size();
         op.len = len - poff;
         rec.arena.insert(rec.arena.end(), frame + poff, frame + len);
-        rec.block_bytes += op.len;
         rec.ops.push_back(op);
     }
     if (tcp) flows.tcp_segment(*lk.flow, lk.dir, seg, now_ns, flow::Sink{&on_chunk, &rec});
@@ -312,6 +309,12 @@ int main(int argc, char** argv) {
                 std::fprintf(stderr, "detect_ceiling: hs_alloc_scratch failed\n");
                 return 1;
             }
+    // Bytes Hyperscan scans: those of groups that have a database (vtapd's
+    // detect.bytes counts the same, less what its port gates skip).
+    uint64_t block_bytes = 0, stream_bytes = 0;
+    for (const ScanOp& op : rec.ops)
+        if (op.kind != ScanOp::kClose && db.group(op.group).db)
+            (op.kind == ScanOp::kBlock ? block_bytes : stream_bytes) += op.len;
     std::vector<double> secs;
     uint64_t errors = 0;
     for (int r = 0; r < repeat; r++) secs.push_back(scan_pass(rec, db, scratch, errors));
@@ -327,7 +330,7 @@ int main(int argc, char** argv) {
                 ", \"scan_s\": %.6f, \"gbps\": %.4f, \"pps\": %.0f, \"hs_errors\": %" PRIu64
                 ", \"flow_entry_bytes\": %zu, \"flow_memory_bytes\": %zu, \"flow_capacity\": %u"
                 ", \"stream_handle_bytes\": %zu, \"hs_stream_state_bytes\": %zu}\n",
-                rec.packets, rec.inner_bytes, rec.dropped, rec.block_bytes, rec.stream_bytes, rec.streams, s,
+                rec.packets, rec.inner_bytes, rec.dropped, block_bytes, stream_bytes, rec.streams, s,
                 double(rec.inner_bytes) * 8 / s / 1e9, double(rec.packets) / s, errors, flow_bytes, flow_mem,
                 fc.capacity, sizeof(detect::StreamHandle), hs_state);
     return errors ? 1 : 0;
