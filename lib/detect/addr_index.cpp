@@ -8,8 +8,20 @@
 namespace vtap::detect {
 namespace {
 
+// IPv4 addresses a side's prefixes cover (overlaps counted twice: an upper
+// bound is all the choice below needs).
+uint64_t v4_addresses(const rules::AddrSpec& s) noexcept {
+    uint64_t n = 0;
+    for (const auto& c : s.include)
+        if (c.family == 4) n += uint64_t{1} << (32 - c.len);
+    return n;
+}
+
 // The side whose prefixes key the rule, or nullptr when neither side
-// narrows the packets it can match (any, or only excludes).
+// narrows the packets it can match (any, or only excludes). With both sides
+// listed, the one covering fewer addresses: ET's `[300 hosts] -> $HOME_NET`
+// must be keyed by its 300 hosts, not by HOME_NET's three private ranges,
+// or every packet of a private network nominates every such rule.
 const rules::AddrSpec* key_side(const CompiledRule& r) noexcept {
     auto usable = [](const rules::AddrSpec& s) {
         if (s.include.empty()) return false;
@@ -18,7 +30,7 @@ const rules::AddrSpec* key_side(const CompiledRule& r) noexcept {
         return true;
     };
     const bool src = usable(r.src), dst = usable(r.dst);
-    if (src && dst) return r.src.include.size() <= r.dst.include.size() ? &r.src : &r.dst;
+    if (src && dst) return v4_addresses(r.src) <= v4_addresses(r.dst) ? &r.src : &r.dst;
     if (src) return &r.src;
     if (dst) return &r.dst;
     return nullptr;

@@ -130,3 +130,27 @@ TEST_CASE("detect header-only list rules fire on their addresses only, both ways
     CHECK(e.packet("x", tcp_info()) == Sids{4});
     CHECK(e.scanner->counters().candidates == before + 1);
 }
+
+TEST_CASE("a rule listing hosts toward HOME_NET is keyed by its hosts, not by HOME_NET's ranges",
+          "[detect][addr_index]") {
+    // ET's IP-reputation shape: `alert ip [hosts] any -> $HOME_NET any`.
+    // HOME_NET (three private ranges) has fewer prefixes than the host list
+    // but covers millions of addresses: keyed by it, every packet of a
+    // private network would nominate the rule.
+    const auto home = list({v4(0x0A000000, 8), v4(0xAC100000, 12), v4(0xC0A80000, 16)});
+    const auto hosts = list({v4(0xCB007105, 32), v4(0xCB007106, 32), v4(0xCB007107, 32), v4(0xC6336400, 24)});
+    Engine e({with(rule(1, {}, rules::Proto::kIp), [&](auto& r) {
+        r.src = hosts;
+        r.dst = home;
+    })});
+    PacketInfo p = tcp_info();
+    p.src = ip(0x0A000001);  // 10.0.0.1 -> 10.0.0.2: inside HOME_NET, no listed host
+    p.dst = ip(0x0A000002);
+    const auto before = e.scanner->counters().candidates;
+    CHECK(e.packet("x", p).empty());
+    CHECK(e.scanner->counters().candidates == before);  // not even nominated
+    p.src = ip(0xC6336409);  // 198.51.100.9 -> 10.0.0.2
+    CHECK(e.packet("x", p) == Sids{1});
+    std::swap(p.src, p.dst);  // the other way: the rule is one-directional
+    CHECK(e.packet("x", p).empty());
+}
