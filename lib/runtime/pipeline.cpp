@@ -3,6 +3,7 @@
 #include "runtime/pipeline.hpp"
 
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <thread>
 
@@ -244,12 +245,13 @@ Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::st
         }
     }
 
+    // Rules are parsed here (their errors end the start at once) and compile
+    // on a background thread while EAL, the mempool and the ports come up.
+    std::optional<PendingRules> rules;
     if (!cfg.detect.rule_files.empty()) {
-        auto loaded = load_and_compile(cfg.detect);
-        if (!loaded) return std::unexpected(loaded.error());
-        std::fprintf(stderr, "vtapd: %s\n", loaded->summary.c_str());
-        im->db = std::move(loaded->db);
-        im->classes = std::move(loaded->classes);
+        auto pending = start_loading(cfg.detect);
+        if (!pending) return std::unexpected(pending.error());
+        rules = std::move(*pending);
         if (!cfg.outputs.empty()) {
             alert::EveOptions eo;
             eo.host = cfg.instance.id.empty() ? alert::local_hostname() : cfg.instance.id;
@@ -297,6 +299,14 @@ Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::st
         auto h = drivers::open_port(cfg.ports[i], i, im->pool);
         if (!h) return std::unexpected(h.error());
         im->ports.push_back(*h);
+    }
+
+    if (rules) {
+        auto loaded = finish_loading(std::move(*rules));
+        if (!loaded) return std::unexpected(loaded.error());
+        std::fprintf(stderr, "vtapd: %s\n", loaded->summary.c_str());
+        im->db = std::move(loaded->db);
+        im->classes = std::move(loaded->classes);
     }
 
     const bool rtc = im->on_main || pc.workers == 0;

@@ -6,17 +6,29 @@
 
 namespace vtap::runtime {
 
-Result<LoadedRules> load_and_compile(const config::DetectConfig& dc) {
+Result<PendingRules> start_loading(const config::DetectConfig& dc) {
     rules::Vars vars;
     for (const auto& [k, v] : dc.address_vars) vars.addr[k] = v;
     for (const auto& [k, v] : dc.port_vars) vars.port[k] = v;
     auto set = rules::load_files(dc.rule_files, vars, dc.classification_file);
     if (!set) return std::unexpected(set.error());
+    PendingRules p{std::move(*set), {}};
+    p.db = detect::compile_async(p.set.rules, detect::CompileOptions{dc.cache_dir});
+    return p;
+}
 
+Result<LoadedRules> load_and_compile(const config::DetectConfig& dc) {
+    auto pending = start_loading(dc);
+    if (!pending) return std::unexpected(pending.error());
+    return finish_loading(std::move(*pending));
+}
+
+Result<LoadedRules> finish_loading(PendingRules pending) {
+    const rules::RuleSet& set = pending.set;
     LoadedRules out;
-    out.report = rules::format_report(*set);
-    out.classes = set->classifications;
-    auto db = detect::compile(set->rules, detect::CompileOptions{dc.cache_dir});
+    out.report = rules::format_report(set);
+    out.classes = set.classifications;
+    auto db = pending.db.get();
     if (!db) return std::unexpected(db.error());
     out.db = std::move(*db);
     const auto& st = out.db->stats();
@@ -32,8 +44,8 @@ Result<LoadedRules> load_and_compile(const config::DetectConfig& dc) {
     if (!st.cache_note.empty()) out.report += "  cache: " + st.cache_note + "\n";
 
     uint32_t loaded = 0, skipped = 0;
-    for (const auto& r : set->reports) loaded += r.loaded, skipped += r.skipped;
-    out.errors = set->errors() + st.rules_rejected;
+    for (const auto& r : set.reports) loaded += r.loaded, skipped += r.skipped;
+    out.errors = set.errors() + st.rules_rejected;
     std::snprintf(line, sizeof line,
                   "rules: %u loaded, %u skipped (unsupported keywords), %u errors, %u compiled into %u "
                   "patterns in %.1f ms%s",

@@ -3,6 +3,7 @@
 // start). Control path.
 #pragma once
 
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -10,6 +11,7 @@
 #include "config/config.hpp"
 #include "core/result.hpp"
 #include "detect/database.hpp"
+#include "rules/parser.hpp"
 
 namespace vtap::runtime {
 
@@ -21,8 +23,23 @@ struct LoadedRules {
     uint32_t errors = 0;   // rule syntax errors + rules the compiler rejected
 };
 
-// Fails only when a file cannot be read or Hyperscan fails; rule errors are
+// Rules parsed, their Hyperscan databases compiling on a background thread
+// (detect::compile_async): vtapd brings up EAL, the mempool and the ports
+// meanwhile, so a cold start costs max(compile, port bring-up), not the sum.
+struct PendingRules {
+    rules::RuleSet set;
+    std::future<Result<std::shared_ptr<const detect::Database>>> db;
+};
+
+// Parses every rule file and starts the compile. Fails only when a file
+// cannot be read.
+Result<PendingRules> start_loading(const config::DetectConfig& dc);
+
+// Waits for the compile. Fails only when Hyperscan fails; rule errors are
 // counted in `errors` and listed in `report`.
+Result<LoadedRules> finish_loading(PendingRules pending);
+
+// Both in one call (vtapd --test-rules, benchmarks).
 Result<LoadedRules> load_and_compile(const config::DetectConfig& dc);
 
 }  // namespace vtap::runtime
