@@ -309,4 +309,21 @@ bool inspect_payload(const CompiledRule& rule, const InspectInput& in, InspectSc
     return Inspector(rule, in, scratch).run();
 }
 
+bool may_match_fresh(const CompiledRule& rule, const InspectInput& in) noexcept {
+    if (in.fresh_from == 0 || !rule.positional) return true;
+    const auto len = static_cast<int64_t>(in.buf.size());
+    for (const Op& op : rule.ops) {
+        // pcre and the byte keywords also end matched elements: leave those
+        // rules to the full inspection.
+        if (op.kind != OpKind::kContent && op.kind != OpKind::kIsDataAt) return true;
+        if (op.kind != OpKind::kContent || op.negated) continue;
+        // An occurrence ending after fresh_from starts at fresh_from - n + 1
+        // or later; the inspector can only match occurrences find() sees here.
+        const auto n = static_cast<int64_t>(op.bytes.size());
+        const int64_t from = std::max<int64_t>(0, static_cast<int64_t>(in.fresh_from) - n + 1);
+        if (find(in.buf.data() + from, len - from, op) != nullptr) return true;
+    }
+    return false;
+}
+
 }  // namespace vtap::detect

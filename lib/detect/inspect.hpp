@@ -39,4 +39,12 @@ struct InspectInput {
 // keywords matches. Never allocates; bounded by kRecursionLimit.
 bool inspect_payload(const CompiledRule& rule, const InspectInput& in, InspectScratch& scratch) noexcept;
 
+// Stream mode, a cheap necessary condition for inspect_payload: a rule whose
+// payload keywords are contents (and isdataat) can only match freshly if one
+// of its positive contents occurs ending in the new bytes. False means
+// inspect_payload would say no; true means it must be asked. Used for rules
+// re-tried because an earlier chunk held their anchor: most new chunks hold
+// none of their contents, and the full search walks the whole window.
+bool may_match_fresh(const CompiledRule& rule, const InspectInput& in) noexcept;
+
 }  // namespace vtap::detect

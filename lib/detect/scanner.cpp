@@ -308,7 +308,15 @@ uint32_t Scanner::scan_stream(StreamHandle& h, std::span<const uint8_t> data, co
             const bool conclusive = rule.anchor_conclusive && cand_end_[i] > h.offset;
             if (hit) {
                 ++counters_.header_passed;
-                hit = conclusive || inspect_payload(rule, in, inspect_);
+                // A rule re-tried for an anchor in an earlier chunk: skip the
+                // window-wide search when the new bytes cannot complete it.
+                const bool retried = cand_end_[i] != 0 && cand_end_[i] <= h.offset;
+                if (retried && !may_match_fresh(rule, in)) {
+                    ++counters_.retries_skipped;
+                    hit = false;
+                } else {
+                    hit = conclusive || inspect_payload(rule, in, inspect_);
+                }
             }
             if (hit) {
                 forget(h, r);

@@ -47,6 +47,7 @@ struct ScanCounters {
     uint64_t hs_errors = 0;        // Hyperscan scan calls that failed
     uint64_t chunk_too_big = 0;
     uint64_t pending_evicted = 0;
+    uint64_t retries_skipped = 0;  // re-tried candidates whose contents are absent from the new chunk
     uint64_t streams_opened = 0;
     uint64_t streams_closed = 0;   // streams given back (pooled or freed): active = opened - closed
     uint64_t stream_open_failed = 0;

@@ -271,6 +271,7 @@ void DetectStage::append_stats(const std::string& prefix, StatList& out) const {
     out.emplace_back(prefix + "detect.stream_scans", s.stream_scans);
     out.emplace_back(prefix + "detect.bytes", s.bytes);
     out.emplace_back(prefix + "detect.candidates", s.candidates);
+    out.emplace_back(prefix + "detect.retries_skipped", s.retries_skipped);
     out.emplace_back(prefix + "detect.matches", s.matches);
     out.emplace_back(prefix + "detect.sink_full", s.sink_full);
     out.emplace_back(prefix + "detect.hs_errors", s.hs_errors);

@@ -60,6 +60,20 @@ TEST_CASE("detect re-tries a rule whose anchor came before the rest of its keywo
     e.scanner->close_stream(h);
 }
 
+TEST_CASE("detect re-inspects a pending rule only on chunks where one of its contents ends", "[detect][stream]") {
+    Engine e({rule(1, {C("password="), C("&submit").distance(0)})});
+    StreamHandle h = e.scanner->open_stream();
+    CHECK(e.stream(h, "POST x password=hunter2").empty());
+    const auto before = e.scanner->counters().retries_skipped;
+    CHECK(e.stream(h, "xxxx").empty());
+    CHECK(e.stream(h, "yyyy&sub").empty());  // half of "&submit": nothing to complete yet
+    CHECK(e.scanner->counters().retries_skipped == before + 2);
+    CHECK(h.npending == 1);                   // skipped, still pending
+    CHECK(e.stream(h, "mit=1") == Sids{1});   // "&submit" ends in this chunk
+    CHECK(e.scanner->counters().retries_skipped == before + 2);
+    e.scanner->close_stream(h);
+}
+
 TEST_CASE("detect misses a relative chain that reaches beyond the stream window", "[detect][stream]") {
     ScannerOptions small;
     small.window_bytes = 16;
