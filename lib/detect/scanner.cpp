@@ -294,7 +294,12 @@ uint32_t Scanner::scan_stream(StreamHandle& h, std::span<const uint8_t> data, co
         // Confirm on window + chunk when it fits, else on the chunk alone.
         InspectInput in{data, h.offset, 0};
         if (h.window_len + data.size() <= confirm_.size()) {
-            std::memcpy(confirm_.data(), h.window, h.window_len);
+            // The window is a ring: stream byte x sits at x % window_bytes.
+            const uint32_t cap = opts_.window_bytes;
+            const auto first = static_cast<uint32_t>(window_start % cap);
+            const uint32_t head = std::min(h.window_len, cap - first);
+            std::memcpy(confirm_.data(), h.window + first, head);
+            std::memcpy(confirm_.data() + head, h.window, h.window_len - head);
             std::memcpy(confirm_.data() + h.window_len, data.data(), data.size());
             in = InspectInput{std::span<const uint8_t>(confirm_.data(), h.window_len + data.size()), window_start, h.window_len};
         } else {
@@ -328,18 +333,16 @@ uint32_t Scanner::scan_stream(StreamHandle& h, std::span<const uint8_t> data, co
         }
     }
 
-    // Slide the window: keep the last window_bytes of (window + chunk).
+    // Keep the last window_bytes of the stream: write the chunk's tail into
+    // the ring at its stream position (no byte of the window moves).
     const uint32_t cap = opts_.window_bytes;
-    if (data.size() >= cap) {
-        std::memcpy(h.window, data.data() + data.size() - cap, cap);
-        h.window_len = cap;
-    } else {
-        const auto n = static_cast<uint32_t>(data.size());
-        const uint32_t keep = std::min(h.window_len, cap - n);
-        std::memmove(h.window, h.window + h.window_len - keep, keep);
-        std::memcpy(h.window + keep, data.data(), n);
-        h.window_len = keep + n;
-    }
+    const size_t n = std::min<size_t>(data.size(), cap);
+    const uint64_t from = h.offset + data.size() - n;  // stream offset of the first byte kept
+    const auto at = static_cast<uint32_t>(from % cap);
+    const size_t head = std::min<size_t>(n, cap - at);
+    std::memcpy(h.window + at, data.data() + data.size() - n, head);
+    std::memcpy(h.window, data.data() + data.size() - n + head, n - head);
+    h.window_len = static_cast<uint32_t>(std::min<uint64_t>(uint64_t{h.window_len} + data.size(), cap));
     h.offset += data.size();
     return fired;
 }

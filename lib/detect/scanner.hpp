@@ -67,7 +67,7 @@ struct StreamHandle {
     };
 
     hs_stream_t* hs = nullptr;
-    uint8_t* window = nullptr;
+    uint8_t* window = nullptr;  // ring of window_bytes: stream byte x at x % window_bytes
     uint64_t offset = 0;        // stream bytes scanned so far
     uint32_t window_len = 0;
     State state = State::kNew;  // kIdle: no rule can fire here (ports, empty group)

@@ -85,6 +85,21 @@ TEST_CASE("detect misses a relative chain that reaches beyond the stream window"
     e.scanner->close_stream(h);
 }
 
+TEST_CASE("detect confirms across chunks after the window ring has wrapped", "[detect][stream]") {
+    ScannerOptions small;
+    small.window_bytes = 16;
+    Engine e({rule(1, {C("BEGIN"), C("END").distance(0)})}, {}, small);
+    StreamHandle h = e.scanner->open_stream();
+    CHECK(e.stream(h, "0123456789").empty());
+    CHECK(e.stream(h, "abcdeBEG").empty());     // 18 bytes: the ring wrapped; "BEG" straddles it
+    CHECK(h.window_len == 16);
+    CHECK(e.stream(h, "IN-END") == Sids{1});    // window "23456789abcdeBEG" + "IN-END"
+    CHECK(e.stream(h, std::string(40, '.')).empty());
+    CHECK(e.stream(h, "BEGIN").empty());        // a chunk longer than the window came before
+    CHECK(e.stream(h, "END") == Sids{1});
+    e.scanner->close_stream(h);
+}
+
 TEST_CASE("detect offset and depth are absolute stream positions in stream mode", "[detect][stream]") {
     Engine e({rule(1, {C("MAGIC").depth(8)}), rule(2, {C("TAIL").offset(10)})});
     StreamHandle h = e.scanner->open_stream();
