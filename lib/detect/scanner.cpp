@@ -238,27 +238,25 @@ void Scanner::close_stream(StreamHandle& h) noexcept {
     h = StreamHandle{};
 }
 
-void Scanner::remember(StreamHandle& h, uint32_t rule, uint64_t anchor_end, uint64_t window_start) noexcept {
+// Every pending anchor ends at or before chunk_end (the end of the chunk
+// being scanned) and inside the window (scan_stream dropped the rest).
+void Scanner::remember(StreamHandle& h, uint32_t rule, uint64_t anchor_end, uint64_t chunk_end) noexcept {
+    const auto lo = static_cast<uint32_t>(anchor_end);
     for (uint32_t i = 0; i < h.npending; ++i) {
         if (h.pending[i].rule == rule) {
-            h.pending[i].anchor_end = std::max(h.pending[i].anchor_end, anchor_end);
+            if (anchor_end > h.pending[i].anchor_end(chunk_end)) h.pending[i].anchor_end_lo = lo;
             return;
         }
     }
-    // Drop entries whose anchor has left the window before evicting a live one.
-    uint32_t w = 0;
-    for (uint32_t i = 0; i < h.npending; ++i)
-        if (h.pending[i].anchor_end > window_start) h.pending[w++] = h.pending[i];
-    h.npending = static_cast<uint8_t>(w);
     if (h.npending == StreamHandle::kMaxPending) {
         uint32_t oldest = 0;
         for (uint32_t i = 1; i < h.npending; ++i)
-            if (h.pending[i].anchor_end < h.pending[oldest].anchor_end) oldest = i;
+            if (h.pending[i].anchor_end(chunk_end) < h.pending[oldest].anchor_end(chunk_end)) oldest = i;
         ++counters_.pending_evicted;
-        h.pending[oldest] = {rule, anchor_end};
+        h.pending[oldest] = {rule, lo};
         return;
     }
-    h.pending[h.npending++] = {rule, anchor_end};
+    h.pending[h.npending++] = {rule, lo};
 }
 
 void Scanner::forget(StreamHandle& h, uint32_t rule) noexcept {
@@ -284,8 +282,15 @@ uint32_t Scanner::scan_stream(StreamHandle& h, std::span<const uint8_t> data, co
                                           scratch_, &Scanner::on_match, this) != HS_SUCCESS)
         ++counters_.hs_errors;
     const uint64_t window_start = h.offset - h.window_len;  // stream offset of window[0]
-    for (uint32_t i = 0; i < h.npending; ++i)
-        if (h.pending[i].anchor_end > window_start) nominate(h.pending[i].rule, h.pending[i].anchor_end);
+    // Re-try pending rules whose anchor is still in the window; forget the rest.
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < h.npending; ++i) {
+        const uint64_t end = h.pending[i].anchor_end(h.offset);
+        if (end <= window_start) continue;
+        nominate(h.pending[i].rule, end);
+        h.pending[kept++] = h.pending[i];
+    }
+    h.npending = static_cast<uint8_t>(kept);
     nominate_unanchored(g, info);
     counters_.candidates += ncand_;
 
@@ -328,7 +333,7 @@ uint32_t Scanner::scan_stream(StreamHandle& h, std::span<const uint8_t> data, co
                 push(r, true, sink);
                 ++fired;
             } else if (cand_end_[i] != 0 && !conclusive) {
-                remember(h, r, cand_end_[i], window_start);
+                remember(h, r, cand_end_[i], h.offset + data.size());
             }
         }
     }

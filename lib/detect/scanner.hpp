@@ -61,9 +61,16 @@ struct StreamHandle {
 
     // A rule whose anchor matched but whose other keywords did not (yet): it
     // is re-tried on later chunks while the anchor is still in the window.
+    // 8 bytes: the anchor's end is kept as the low 32 bits of its stream
+    // offset. Entries leave when their anchor leaves the window, so every
+    // stored end lies less than 2^32 bytes behind any later stream position
+    // `ref`, and anchor_end() recovers the full offset from it.
     struct Pending {
         uint32_t rule = 0;
-        uint64_t anchor_end = 0;  // stream offset just past the anchor match
+        uint32_t anchor_end_lo = 0;  // low 32 bits of the stream offset just past the anchor match
+        uint64_t anchor_end(uint64_t ref) const noexcept {
+            return ref - static_cast<uint32_t>(static_cast<uint32_t>(ref) - anchor_end_lo);
+        }
     };
 
     hs_stream_t* hs = nullptr;
@@ -113,7 +120,7 @@ private:
     void nominate_pattern(unsigned id, uint64_t end) noexcept;
     void nominate_unanchored(const Group& g, const PacketInfo& info) noexcept;
     bool start_stream(StreamHandle& h, const PacketInfo& info) noexcept;
-    void remember(StreamHandle& h, uint32_t rule, uint64_t anchor_end, uint64_t window_start) noexcept;
+    void remember(StreamHandle& h, uint32_t rule, uint64_t anchor_end, uint64_t chunk_end) noexcept;
     static void forget(StreamHandle& h, uint32_t rule) noexcept;
     void push(uint32_t rule, bool from_stream, MatchSink& sink) noexcept;
 

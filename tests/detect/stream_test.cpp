@@ -210,3 +210,13 @@ TEST_CASE("detect keeps at most 8 pending anchors per stream and counts the evic
     CHECK(h.npending == 0);
     e.scanner->close_stream(h);
 }
+
+TEST_CASE("detect a pending anchor's 32-bit end is recovered across a 4 GiB stream boundary", "[detect][stream]") {
+    // StreamHandle keeps 8 bytes per pending anchor: its end's low 32 bits.
+    using P = StreamHandle::Pending;
+    CHECK(P{1, 0xFFFFFFF0u}.anchor_end(0x1'0000'0010ull) == 0xFFFFFFF0ull);        // ref just past the wrap
+    CHECK(P{1, 0x00000008u}.anchor_end(0x1'0000'0010ull) == 0x1'0000'0008ull);
+    CHECK(P{1, 0x00000100u}.anchor_end(0x7'0000'0100ull) == 0x7'0000'0100ull);     // ref == end
+    CHECK(P{1, 0xFFFFF000u}.anchor_end(0x5'0000'0800ull) == 0x4'FFFF'F000ull);
+    CHECK(sizeof(StreamHandle) <= 96);  // two per flow slot: part of the per-flow budget
+}
