@@ -77,6 +77,9 @@ struct DetectConfig {
     // per-worker threshold table's fixed size).
     uint32_t packet_alert_max = 15;        // 1..64
     uint32_t threshold_entries = 16384;    // 8..16777216, rounded up to a power of two
+    // Stream bytes kept per active TCP direction to confirm a rule against
+    // what came before the current chunk (detect::ScannerOptions).
+    uint32_t stream_window_bytes = 4096;   // 256..65536
 };
 
 // One kind of non-VTAP frame handed to the kernel (exception.forward).

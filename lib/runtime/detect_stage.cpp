@@ -80,7 +80,8 @@ Result<std::unique_ptr<DetectStage>> DetectStage::create(uint16_t worker, const 
                                                          std::shared_ptr<const detect::Database> db,
                                                          const ClassMap* classes, alert::AlertQueue* alerts,
                                                          uint16_t port, uint64_t rx_timestamp_ns_per_unit,
-                                                         const detect::AlertFilterOptions& limits) {
+                                                         const detect::AlertFilterOptions& limits,
+                                                         const detect::ScannerOptions& scan) {
     auto st = std::unique_ptr<DetectStage>(new DetectStage());
     st->worker_ = worker;
     st->port_ = port;
@@ -90,7 +91,7 @@ Result<std::unique_ptr<DetectStage>> DetectStage::create(uint16_t worker, const 
     if (!table) return std::unexpected(table.error());
     st->flows_ = std::move(*table);
     st->flows_->set_close_hook(&DetectStage::on_close, st.get());
-    auto sc = detect::Scanner::create(db);
+    auto sc = detect::Scanner::create(db, scan);
     if (!sc) return std::unexpected(sc.error());
     st->scanner_ = std::make_unique<detect::Scanner>(std::move(*sc));
     auto filter = detect::AlertFilter::create(limits);

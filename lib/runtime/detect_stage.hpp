@@ -30,7 +30,8 @@ public:
                                                        std::shared_ptr<const detect::Database> db,
                                                        const ClassMap* classes, alert::AlertQueue* alerts,
                                                        uint16_t port, uint64_t rx_timestamp_ns_per_unit,
-                                                       const detect::AlertFilterOptions& limits = {});
+                                                       const detect::AlertFilterOptions& limits = {},
+                                                       const detect::ScannerOptions& scan = {});
     ~DetectStage() override;
     void on_burst(rte_mbuf** pkts, uint16_t n, WorkerCounters& ctr) noexcept override;
     void on_idle() noexcept override;

@@ -131,8 +131,10 @@ Result<std::unique_ptr<WorkerStage>> make_stage(Pipeline::Impl& im, uint16_t wor
     // Offline (net_pcap) frames carry their capture time in microseconds.
     const bool offline = !im.cfg.ports.empty() && im.cfg.ports[0].driver == "pcap";
     const detect::AlertFilterOptions limits{im.cfg.detect.packet_alert_max, im.cfg.detect.threshold_entries};
+    detect::ScannerOptions scan;
+    scan.window_bytes = im.cfg.detect.stream_window_bytes;
     auto st = DetectStage::create(worker, fc, im.db, &im.classes, im.alert_queues.back().get(), port,
-                                  offline ? 1000 : 0, limits);
+                                  offline ? 1000 : 0, limits, scan);
     if (!st) return std::unexpected(st.error());
     return std::unique_ptr<WorkerStage>(std::move(*st));
 }

@@ -261,3 +261,12 @@ TEST_CASE("config reads detect.packet_alert_max and detect.threshold_entries wit
     Error small = parse_error(kMinimal + "detect:\n  threshold_entries: 4\n");
     CHECK(small.what.find("threshold_entries") != std::string::npos);
 }
+
+TEST_CASE("config reads detect.stream_window_bytes within 256..65536", "[config]") {
+    CHECK(parse_ok(kMinimal).detect.stream_window_bytes == 4096);
+    CHECK(parse_ok(kMinimal + "detect:\n  stream_window_bytes: 1024\n").detect.stream_window_bytes == 1024);
+    Error tiny = parse_error(kMinimal + "detect:\n  stream_window_bytes: 100\n");
+    CHECK(tiny.what.find("stream_window_bytes") != std::string::npos);
+    Error huge = parse_error(kMinimal + "detect:\n  stream_window_bytes: 1000000\n");
+    CHECK(huge.what.find("stream_window_bytes") != std::string::npos);
+}
