@@ -37,6 +37,7 @@
 
 #include "config/config.hpp"
 #include "core/pkt_meta.hpp"
+#include "decap/decap.hpp"
 #include "detect/database.hpp"
 #include "detect/scanner.hpp"
 #include "flow/flow_table.hpp"
@@ -148,14 +149,8 @@ void record_frame(const uint8_t* data, uint32_t caplen, uint64_t now_ns, const c
     m.tap_src = o.src;
     m.tap_dst = o.dst;
     m.vni = o.vni;
-    m.flags = in.flags | (o.reserved_set ? kFlagVxlanReserved : 0);
-    m.l3_off = in.l3_off;
-    m.l4_off = in.l4_off;
-    m.payload_off = in.payload_off;
-    m.vlan[0] = in.vlan[0];
-    m.vlan[1] = in.vlan[1];
-    m.l3 = in.l3;
-    m.l4_proto = in.l4_proto;
+    m.flags = o.reserved_set ? kFlagVxlanReserved : 0;
+    decap::set_inner_meta(m, in);
     m.flow_hash = shard::flow_hash(frame, m);
     const uint32_t len = std::min<uint32_t>(avail, in.end);  // decap trims to the IP packet
     ++rec.packets;

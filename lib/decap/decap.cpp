@@ -150,14 +150,7 @@ uint16_t inner_stage(rte_mbuf** pkts, uint16_t n, RxCounters& ctr, Dropped& drop
         const uint32_t excess = m->pkt_len - in.end;
         if (excess) rte_pktmbuf_trim(m, static_cast<uint16_t>(excess));
         if (unlikely(in.flags & kFlagPayloadCut)) ctr.payload_cut.add();
-        meta.flags |= in.flags;
-        meta.l3_off = in.l3_off;
-        meta.l4_off = in.l4_off;
-        meta.payload_off = in.payload_off;
-        meta.vlan[0] = in.vlan[0];
-        meta.vlan[1] = in.vlan[1];
-        meta.l3 = in.l3;
-        meta.l4_proto = in.l4_proto;
+        set_inner_meta(meta, in);
         meta.flow_hash = 0;
         pkts[kept++] = m;
     }

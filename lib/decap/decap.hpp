@@ -11,6 +11,8 @@
 
 #include "core/burst.hpp"
 #include "core/counters.hpp"
+#include "core/pkt_meta.hpp"
+#include "wire/parse.hpp"
 
 struct rte_mbuf;
 
@@ -74,6 +76,20 @@ struct DecapConfig {
 struct ExceptionHook {
     Burst* sink = nullptr;
 };
+
+// The inner parse's result into a packet's metadata: offsets, VLANs, L3/L4,
+// and its flags added to those already set. The flow hash is left to the
+// shard stage. Shared with tools that replay decap (bench/detect_ceiling).
+inline void set_inner_meta(PktMeta& meta, const wire::InnerInfo& in) noexcept {
+    meta.flags |= in.flags;
+    meta.l3_off = in.l3_off;
+    meta.l4_off = in.l4_off;
+    meta.payload_off = in.payload_off;
+    meta.vlan[0] = in.vlan[0];
+    meta.vlan[1] = in.vlan[1];
+    meta.l3 = in.l3;
+    meta.l4_proto = in.l4_proto;
+}
 
 // Validates and decapsulates pkts[0..n) in place. Returns the number of
 // survivors, packed at pkts[0..ret). Requires register_pkt_meta() to have run.
