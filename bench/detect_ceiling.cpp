@@ -1,5 +1,5 @@
 // detect_ceiling: the ceiling of end-to-end detection (issue 3), the baseline
-// bench/e2e_detect.sh runs next to vtapd in the same run.
+// bench/e2e_detect.py runs next to vtapd in the same run.
 //
 // It reads the same VTAP capture and the same vtapd configuration, and in an
 // untimed pass does what vtapd's RX lcore and worker do to each frame before
