@@ -3,15 +3,15 @@
 // frame handed back (headers fixed, payload whole).
 #include <catch2/catch.hpp>
 
-#include "decap/decap.hpp"
 #include "flow/defrag.hpp"
-#include "tests/flow/flow_frames.hpp"
-#include "wire/parse.hpp"
+#include "tests/flow/frag_frames.hpp"
 
 using namespace vtap;
 using namespace vtap::flow;
 using test::Ep;
 using test::Pkt;
+using test::frag;
+using test::frag_bytes;
 
 namespace {
 
@@ -27,31 +27,6 @@ std::unique_ptr<Defrag> make_defrag(DefragConfig cfg = {}) {
 
 // A UDP datagram with 40 payload bytes: 48 bytes of IP payload.
 Pkt whole_udp() { return test::udp(kCli, kSrv, "0123456789abcdefghijklmnopqrstuvwxyzABCD"); }
-
-// A fragment carrying `data` at byte `off` of the datagram's IP payload,
-// headers taken from `w`, meta as decap leaves it.
-Pkt frag_bytes(const Pkt& w, uint32_t off, std::string_view data, bool more, uint16_t id = 7, uint32_t vni = 27) {
-    Pkt f;
-    f.frame.assign(w.frame.begin(), w.frame.begin() + 34);
-    f.frame.insert(f.frame.end(), data.begin(), data.end());
-    test::put16(f.frame, 16, static_cast<uint16_t>(20 + data.size()));
-    test::put16(f.frame, 18, id);
-    test::put16(f.frame, 20, static_cast<uint16_t>((more ? 0x2000 : 0) | (off / 8)));
-    wire::InnerInfo in;
-    DropReason why;
-    REQUIRE(wire::parse_inner(f.frame.data(), f.frame.size(), f.frame.size(), in, why) == wire::Verdict::kPass);
-    f.meta.vni = vni;
-    f.meta.tap_src = 0x0100a8c0;
-    decap::set_inner_meta(f.meta, in);
-    REQUIRE((f.meta.flags & kFlagFragment));
-    return f;
-}
-
-// The fragment of w's IP payload [off, off + len).
-Pkt frag(const Pkt& w, uint32_t off, uint32_t len, bool more, uint16_t id = 7, uint32_t vni = 27) {
-    std::string_view all(reinterpret_cast<const char*>(w.frame.data()) + 34, w.frame.size() - 34);
-    return frag_bytes(w, off, all.substr(off, len), more, id, vni);
-}
 
 const Reassembled* add(Defrag& d, const Pkt& p, uint64_t now = kSec) {
     return d.add(p.frame.data(), static_cast<uint32_t>(p.frame.size()), p.meta, now);
