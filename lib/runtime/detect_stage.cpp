@@ -84,7 +84,8 @@ Result<std::unique_ptr<DetectStage>> DetectStage::create(uint16_t worker, const 
                                                          const ClassMap* classes, alert::AlertQueue* alerts,
                                                          uint16_t port, uint64_t rx_timestamp_ns_per_unit,
                                                          const detect::AlertFilterOptions& limits,
-                                                         const detect::ScannerOptions& scan) {
+                                                         const detect::ScannerOptions& scan,
+                                                         const flow::DefragConfig& defrag_cfg) {
     auto st = std::unique_ptr<DetectStage>(new DetectStage());
     st->worker_ = worker;
     st->port_ = port;
@@ -94,7 +95,7 @@ Result<std::unique_ptr<DetectStage>> DetectStage::create(uint16_t worker, const 
     if (!table) return std::unexpected(table.error());
     st->flows_ = std::move(*table);
     st->flows_->set_close_hook(&DetectStage::on_close, st.get());
-    auto defrag = flow::Defrag::create(flow::DefragConfig{});
+    auto defrag = flow::Defrag::create(defrag_cfg);
     if (!defrag) return std::unexpected(defrag.error());
     st->defrag_ = std::move(*defrag);
     auto sc = detect::Scanner::create(db, scan);

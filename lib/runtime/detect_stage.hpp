@@ -32,7 +32,8 @@ public:
                                                        const ClassMap* classes, alert::AlertQueue* alerts,
                                                        uint16_t port, uint64_t rx_timestamp_ns_per_unit,
                                                        const detect::AlertFilterOptions& limits = {},
-                                                       const detect::ScannerOptions& scan = {});
+                                                       const detect::ScannerOptions& scan = {},
+                                                       const flow::DefragConfig& defrag = {});
     ~DetectStage() override;
     void on_burst(rte_mbuf** pkts, uint16_t n, WorkerCounters& ctr) noexcept override;
     void on_idle() noexcept override;
