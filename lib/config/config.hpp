@@ -80,6 +80,11 @@ struct DetectConfig {
     // Stream bytes kept per active TCP direction to confirm a rule against
     // what came before the current chunk (detect::ScannerOptions).
     uint32_t stream_window_bytes = 4096;   // 256..65536
+    // IPv4 reassembly per worker (flow::DefragConfig): datagrams under
+    // reassembly at once (~72 KiB each, preallocated) and how long one may
+    // wait for its missing fragments, from its first.
+    uint32_t defrag_max_datagrams = 256;   // 1..4096 (detect.defrag.max_datagrams)
+    uint32_t defrag_timeout_s = 60;        // 1..3600 (detect.defrag.timeout_s)
 };
 
 // One kind of non-VTAP frame handed to the kernel (exception.forward).

@@ -11,7 +11,10 @@
 #include <rte_mbuf_dyn.h>
 
 #include "core/pkt_meta.hpp"
+#include "decap/decap.hpp"
 #include "flow/tcp.hpp"
+#include "shard/shard.hpp"
+#include "wire/parse.hpp"
 
 namespace vtap::runtime {
 
@@ -81,7 +84,8 @@ Result<std::unique_ptr<DetectStage>> DetectStage::create(uint16_t worker, const 
                                                          const ClassMap* classes, alert::AlertQueue* alerts,
                                                          uint16_t port, uint64_t rx_timestamp_ns_per_unit,
                                                          const detect::AlertFilterOptions& limits,
-                                                         const detect::ScannerOptions& scan) {
+                                                         const detect::ScannerOptions& scan,
+                                                         const flow::DefragConfig& defrag_cfg) {
     auto st = std::unique_ptr<DetectStage>(new DetectStage());
     st->worker_ = worker;
     st->port_ = port;
@@ -91,6 +95,9 @@ Result<std::unique_ptr<DetectStage>> DetectStage::create(uint16_t worker, const 
     if (!table) return std::unexpected(table.error());
     st->flows_ = std::move(*table);
     st->flows_->set_close_hook(&DetectStage::on_close, st.get());
+    auto defrag = flow::Defrag::create(defrag_cfg);
+    if (!defrag) return std::unexpected(defrag.error());
+    st->defrag_ = std::move(*defrag);
     auto sc = detect::Scanner::create(db, scan);
     if (!sc) return std::unexpected(sc.error());
     st->scanner_ = std::make_unique<detect::Scanner>(std::move(*sc));
@@ -206,16 +213,44 @@ void DetectStage::publish(const Packet& p, const detect::Match& match) noexcept 
 }
 
 void DetectStage::process(rte_mbuf* mb, uint64_t now_ns) noexcept {
-    Packet p{};
-    p.frame = rte_pktmbuf_mtod(mb, const uint8_t*);
-    p.len = mb->data_len;
-    p.meta = &pkt_meta(mb);
-    const PktMeta& m = *p.meta;
+    const uint8_t* frame = rte_pktmbuf_mtod(mb, const uint8_t*);
+    const PktMeta& m = pkt_meta(mb);
     if (mb->nb_segs > 1) ctr_.multi_segment++;
-    if (m.flags & kFlagL4Invalid) ctr_.l4_invalid++;
     if (ts_offset_ >= 0 && (mb->ol_flags & ts_flag_))
         now_ns = *RTE_MBUF_DYNFIELD(mb, ts_offset_, const uint64_t*) * ts_scale_;
     last_now_ns_ = now_ns;
+    if ((m.flags & kFlagFragment) && m.l3 == static_cast<uint8_t>(L3Type::kIpv4)) {
+        // Not scanned alone (no rule, not even an `ip` one, sees a lone
+        // fragment): the datagram is scanned once it is whole.
+        const flow::Reassembled* r = defrag_->add(frame, mb->data_len, m, now_ns);
+        if (r) process_reassembled(*r, now_ns);
+        return;
+    }
+    if (m.flags & kFlagL4Invalid) ctr_.l4_invalid++;
+    process_frame(frame, mb->data_len, m, now_ns);
+}
+
+void DetectStage::process_reassembled(const flow::Reassembled& r, uint64_t now_ns) noexcept {
+    wire::InnerInfo in;
+    DropReason why;
+    if (wire::parse_inner(r.frame, r.len, r.len, in, why) != wire::Verdict::kPass) {
+        ctr_.defrag_parse_failed++;
+        return;
+    }
+    PktMeta m = r.meta;
+    // Keep what decap knew of the copy (tunnel flags); the rest is the new parse's.
+    m.flags &= kFlagVxlanReserved | kFlagUntunneled;
+    decap::set_inner_meta(m, in);
+    m.flow_hash = shard::flow_hash(r.frame, m);  // the fragments' hash keyed on addresses only
+    if (m.flags & kFlagL4Invalid) ctr_.l4_invalid++;
+    process_frame(r.frame, r.len, m, now_ns);
+}
+
+void DetectStage::process_frame(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t now_ns) noexcept {
+    Packet p{};
+    p.frame = frame;
+    p.len = len;
+    p.meta = &m;
 
     fill_addresses(p.frame, m, p.info);
     fill_l4(p.frame, m, p.info);
@@ -263,6 +298,7 @@ void DetectStage::on_idle() noexcept {
     // Expire on the clock the packets run on (capture time offline).
     const uint64_t now = ts_offset_ >= 0 && last_now_ns_ ? last_now_ns_ : wall_ns();
     flows_->expire(now, 64);
+    defrag_->expire(now);
 }
 
 void DetectStage::append_stats(const std::string& prefix, StatList& out) const {
@@ -291,6 +327,13 @@ void DetectStage::append_stats(const std::string& prefix, StatList& out) const {
     out.emplace_back(prefix + "detect.threshold_evicted", f.threshold_evicted);
     out.emplace_back(prefix + "detect.packet_alert_overflow", f.packet_alert_overflow);
     out.emplace_back(prefix + "alert.generated", ctr_.alerts);
+    const auto& d = defrag_->counters();
+    out.emplace_back(prefix + "defrag.fragments", d.fragments);
+    out.emplace_back(prefix + "defrag.reassembled", d.reassembled);
+    out.emplace_back(prefix + "defrag.timeouts", d.timeouts);
+    out.emplace_back(prefix + "defrag.evicted", d.evicted);
+    out.emplace_back(prefix + "defrag.invalid", d.invalid + ctr_.defrag_parse_failed);
+    out.emplace_back(prefix + "defrag.memory_bytes", defrag_->memory_bytes());
 }
 
 }  // namespace vtap::runtime

@@ -16,6 +16,7 @@
 #include "detect/alert_filter.hpp"
 #include "detect/database.hpp"
 #include "detect/scanner.hpp"
+#include "flow/defrag.hpp"
 #include "flow/flow_table.hpp"
 #include "runtime/worker_stage.hpp"
 
@@ -31,7 +32,8 @@ public:
                                                        const ClassMap* classes, alert::AlertQueue* alerts,
                                                        uint16_t port, uint64_t rx_timestamp_ns_per_unit,
                                                        const detect::AlertFilterOptions& limits = {},
-                                                       const detect::ScannerOptions& scan = {});
+                                                       const detect::ScannerOptions& scan = {},
+                                                       const flow::DefragConfig& defrag = {});
     ~DetectStage() override;
     void on_burst(rte_mbuf** pkts, uint16_t n, WorkerCounters& ctr) noexcept override;
     void on_idle() noexcept override;
@@ -44,12 +46,15 @@ public:
         uint64_t no_stream_handle = 0; // detect.stream_handles_exhausted
         uint64_t l4_invalid = 0;       // detect.l4_invalid: L4 header past the IP payload, IP rules only
         uint64_t multi_segment = 0;    // detect.multi_segment: payload past the first mbuf segment not scanned
+        uint64_t defrag_parse_failed = 0;  // reassembled datagram the inner parse rejects (in defrag.invalid)
     };
 
 private:
     struct Packet;  // the packet being processed (for the stream sink callback)
     DetectStage() = default;
     void process(rte_mbuf* m, uint64_t now_ns) noexcept;
+    void process_reassembled(const flow::Reassembled& r, uint64_t now_ns) noexcept;
+    void process_frame(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t now_ns) noexcept;
     void publish(const Packet& p, const detect::Match& match) noexcept;
     detect::StreamHandle* handle(flow::Flow& f, flow::Direction d) noexcept;
     static void on_chunk(void* ctx, flow::Flow& f, flow::Direction d, const flow::StreamChunk& c) noexcept;
@@ -58,6 +63,7 @@ private:
     uint16_t worker_ = 0;
     uint16_t port_ = 0;
     std::unique_ptr<flow::FlowTable> flows_;
+    std::unique_ptr<flow::Defrag> defrag_;  // IPv4 fragments of this worker's address pairs
     std::unique_ptr<detect::Scanner> scanner_;
     std::unique_ptr<detect::AlertFilter> filter_;  // thresholds and packet_alert_max, before publish
     std::shared_ptr<const detect::Database> db_;

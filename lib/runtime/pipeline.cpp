@@ -133,8 +133,11 @@ Result<std::unique_ptr<WorkerStage>> make_stage(Pipeline::Impl& im, uint16_t wor
     const detect::AlertFilterOptions limits{im.cfg.detect.packet_alert_max, im.cfg.detect.threshold_entries};
     detect::ScannerOptions scan;
     scan.window_bytes = im.cfg.detect.stream_window_bytes;
+    flow::DefragConfig dc;
+    dc.max_datagrams = im.cfg.detect.defrag_max_datagrams;
+    dc.timeout_ns = uint64_t{im.cfg.detect.defrag_timeout_s} * 1'000'000'000u;
     auto st = DetectStage::create(worker, fc, im.db, &im.classes, im.alert_queues.back().get(), port,
-                                  offline ? 1000 : 0, limits, scan);
+                                  offline ? 1000 : 0, limits, scan, dc);
     if (!st) return std::unexpected(st.error());
     return std::unique_ptr<WorkerStage>(std::move(*st));
 }

@@ -262,6 +262,22 @@ TEST_CASE("config reads detect.packet_alert_max and detect.threshold_entries wit
     CHECK(small.what.find("threshold_entries") != std::string::npos);
 }
 
+TEST_CASE("config reads detect.defrag within its ranges", "[config]") {
+    const Config def = parse_ok(kMinimal);
+    CHECK(def.detect.defrag_max_datagrams == 256);
+    CHECK(def.detect.defrag_timeout_s == 60);
+    const Config set = parse_ok(kMinimal + "detect:\n  defrag:\n    max_datagrams: 16\n    timeout_s: 5\n");
+    CHECK(set.detect.defrag_max_datagrams == 16);
+    CHECK(set.detect.defrag_timeout_s == 5);
+    Error zero = parse_error(kMinimal + "detect:\n  defrag:\n    max_datagrams: 0\n");
+    CHECK(zero.what.find("max_datagrams") != std::string::npos);
+    CHECK(zero.where.find("vtapd.yaml:7:") != std::string::npos);  // the max_datagrams line
+    Error huge = parse_error(kMinimal + "detect:\n  defrag:\n    timeout_s: 100000\n");
+    CHECK(huge.what.find("timeout_s") != std::string::npos);
+    Error typo = parse_error(kMinimal + "detect:\n  defrag:\n    timeout: 5\n");
+    CHECK(typo.what.find("timeout") != std::string::npos);
+}
+
 TEST_CASE("config reads detect.stream_window_bytes within 256..65536", "[config]") {
     CHECK(parse_ok(kMinimal).detect.stream_window_bytes == 4096);
     CHECK(parse_ok(kMinimal + "detect:\n  stream_window_bytes: 1024\n").detect.stream_window_bytes == 1024);

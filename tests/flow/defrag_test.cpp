@@ -1,0 +1,179 @@
+// IPv4 reassembly: fragments in and out of order, overlaps (first copy
+// wins), timeouts, a full table, hostile fragments, and the datagram
+// frame handed back (headers fixed, payload whole).
+#include <catch2/catch.hpp>
+
+#include "flow/defrag.hpp"
+#include "tests/flow/frag_frames.hpp"
+
+using namespace vtap;
+using namespace vtap::flow;
+using test::Ep;
+using test::Pkt;
+using test::frag;
+using test::frag_bytes;
+
+namespace {
+
+constexpr uint64_t kSec = 1'000'000'000;
+const Ep kCli{{10, 0, 0, 1}, 40000};
+const Ep kSrv{{10, 0, 0, 2}, 53};
+
+std::unique_ptr<Defrag> make_defrag(DefragConfig cfg = {}) {
+    auto d = Defrag::create(cfg);
+    REQUIRE(d.has_value());
+    return std::move(*d);
+}
+
+// A UDP datagram with 40 payload bytes: 48 bytes of IP payload.
+Pkt whole_udp() { return test::udp(kCli, kSrv, "0123456789abcdefghijklmnopqrstuvwxyzABCD"); }
+
+const Reassembled* add(Defrag& d, const Pkt& p, uint64_t now = kSec) {
+    return d.add(p.frame.data(), static_cast<uint32_t>(p.frame.size()), p.meta, now);
+}
+
+// The reassembled frame equals the original one but for the IP checksum
+// (the original's is 0), which must be valid.
+void check_whole(const Reassembled* r, const Pkt& w) {
+    REQUIRE(r != nullptr);
+    REQUIRE(r->len == w.frame.size());
+    std::vector<uint8_t> got(r->frame, r->frame + r->len);
+    uint32_t sum = 0;
+    for (int i = 14; i < 34; i += 2) sum += uint32_t(got[i] << 8 | got[i + 1]);
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    CHECK(sum == 0xffff);
+    got[24] = got[25] = 0;
+    std::vector<uint8_t> want = w.frame;
+    test::put16(want, 18, 7);  // the fragments' IP id
+    CHECK(got == want);
+    CHECK(r->meta.vni == 27);
+    CHECK(r->meta.tap_src == 0x0100a8c0);
+}
+
+}  // namespace
+
+TEST_CASE("defrag: fragments in order make the datagram once the last arrives", "[flow][defrag]") {
+    auto d = make_defrag();
+    const Pkt w = whole_udp();
+    CHECK(add(*d, frag(w, 0, 16, true)) == nullptr);
+    CHECK(add(*d, frag(w, 16, 16, true)) == nullptr);
+    CHECK(d->in_progress() == 1);
+    check_whole(add(*d, frag(w, 32, 16, false)), w);
+    CHECK(d->in_progress() == 0);
+    CHECK(d->counters().fragments == 3);
+    CHECK(d->counters().reassembled == 1);
+    CHECK(d->counters().invalid == 0);
+}
+
+TEST_CASE("defrag: fragments out of order, the first one last", "[flow][defrag]") {
+    auto d = make_defrag();
+    const Pkt w = whole_udp();
+    CHECK(add(*d, frag(w, 32, 16, false)) == nullptr);
+    CHECK(add(*d, frag(w, 16, 16, true)) == nullptr);
+    check_whole(add(*d, frag(w, 0, 16, true)), w);
+    CHECK(d->counters().reassembled == 1);
+}
+
+TEST_CASE("defrag: duplicates do not complete early and overlaps keep the first copy", "[flow][defrag]") {
+    auto d = make_defrag();
+    const Pkt w = whole_udp();
+    CHECK(add(*d, frag(w, 0, 16, true)) == nullptr);
+    CHECK(add(*d, frag(w, 0, 16, true)) == nullptr);  // a duplicate adds no byte
+    // Bytes 8..24: 8..16 already arrived (kept), 16..24 are new (taken).
+    CHECK(add(*d, frag_bytes(w, 8, "XXXXXXXXYYYYYYYY", true)) == nullptr);
+    const Reassembled* r = add(*d, frag(w, 16, 32, false));  // its 16..24 lose to the Ys
+    REQUIRE(r != nullptr);
+    std::string payload(reinterpret_cast<const char*>(r->frame) + 34, r->len - 34);
+    std::string want(reinterpret_cast<const char*>(w.frame.data()) + 34, w.frame.size() - 34);
+    want.replace(16, 8, "YYYYYYYY");
+    CHECK(payload == want);
+    CHECK(d->counters().reassembled == 1);
+}
+
+TEST_CASE("defrag: a datagram missing a fragment times out and is counted", "[flow][defrag]") {
+    auto d = make_defrag();
+    const Pkt w = whole_udp();
+    CHECK(add(*d, frag(w, 0, 16, true), 1 * kSec) == nullptr);
+    CHECK(add(*d, frag(w, 32, 16, false), 2 * kSec) == nullptr);
+    d->expire(30 * kSec);
+    CHECK(d->in_progress() == 1);  // 60 s from the first fragment
+    d->expire(62 * kSec);
+    CHECK(d->in_progress() == 0);
+    CHECK(d->counters().timeouts == 1);
+    // The late middle fragment starts a new datagram that cannot complete.
+    CHECK(add(*d, frag(w, 16, 16, true), 63 * kSec) == nullptr);
+    CHECK(d->counters().reassembled == 0);
+    // A timed-out datagram is also reclaimed when its fragments come back.
+    CHECK(add(*d, frag(w, 0, 16, true), 200 * kSec) == nullptr);
+    CHECK(d->counters().timeouts == 2);
+}
+
+TEST_CASE("defrag: a full table evicts its oldest datagram and counts it", "[flow][defrag]") {
+    auto d = make_defrag(DefragConfig{.max_datagrams = 2});
+    const Pkt w = whole_udp();
+    CHECK(add(*d, frag(w, 0, 16, true, 1), 1 * kSec) == nullptr);
+    CHECK(add(*d, frag(w, 0, 16, true, 2), 2 * kSec) == nullptr);
+    CHECK(add(*d, frag(w, 0, 16, true, 3), 3 * kSec) == nullptr);
+    CHECK(d->counters().evicted == 1);
+    CHECK(d->in_progress() == 2);
+    // id 1 lost its first fragment; id 3 completes.
+    CHECK(add(*d, frag(w, 16, 32, false, 1), 4 * kSec) == nullptr);
+    CHECK(d->counters().evicted == 2);  // id 1's new slot took id 2's
+    const Reassembled* r = add(*d, frag(w, 16, 32, false, 3), 5 * kSec);
+    REQUIRE(r != nullptr);
+    CHECK(r->len == w.frame.size());
+}
+
+TEST_CASE("defrag: datagrams of other VNIs or IP ids are kept apart", "[flow][defrag]") {
+    auto d = make_defrag();
+    const Pkt w = whole_udp();
+    CHECK(add(*d, frag(w, 0, 16, true, 7, 27)) == nullptr);
+    CHECK(add(*d, frag(w, 16, 32, false, 7, 28)) == nullptr);
+    CHECK(add(*d, frag(w, 16, 32, false, 8, 27)) == nullptr);
+    CHECK(d->in_progress() == 3);
+    check_whole(add(*d, frag(w, 16, 32, false, 7, 27)), w);
+}
+
+TEST_CASE("defrag: hostile fragments are rejected and counted", "[flow][defrag]") {
+    auto d = make_defrag();
+    const Pkt w = whole_udp();
+    SECTION("ending past 65,535 bytes of datagram") {
+        CHECK(add(*d, frag_bytes(w, 8191 * 8, "0123456789", false)) == nullptr);
+        CHECK(d->counters().invalid == 1);
+        CHECK(d->in_progress() == 0);
+    }
+    SECTION("zero length") {
+        CHECK(add(*d, frag_bytes(w, 8, "", true)) == nullptr);
+        CHECK(d->counters().invalid == 1);
+        CHECK(d->in_progress() == 0);
+    }
+    SECTION("a second last fragment with another total; the first total stands") {
+        CHECK(add(*d, frag(w, 32, 16, false)) == nullptr);
+        CHECK(add(*d, frag_bytes(w, 48, "01234567", false)) == nullptr);  // total 56
+        CHECK(add(*d, frag(w, 24, 16, false)) == nullptr);                // total 40
+        CHECK(d->counters().invalid == 2);
+        CHECK(add(*d, frag(w, 0, 16, true)) == nullptr);
+        check_whole(add(*d, frag(w, 16, 16, true)), w);
+    }
+    SECTION("a fragment past a known total") {
+        CHECK(add(*d, frag(w, 32, 16, false)) == nullptr);
+        CHECK(add(*d, frag_bytes(w, 40, "0123456789abcdef", true)) == nullptr);
+        CHECK(d->counters().invalid == 1);
+    }
+    SECTION("a fragment whose copy is cut short") {
+        Pkt f = frag(w, 0, 16, true);
+        f.frame.resize(f.frame.size() - 4);
+        CHECK(add(*d, f) == nullptr);
+        CHECK(d->counters().invalid == 1);
+    }
+    CHECK(d->counters().reassembled == (d->counters().invalid == 2 ? 1u : 0u));
+}
+
+TEST_CASE("defrag: create checks its limits", "[flow][defrag]") {
+    CHECK_FALSE(Defrag::create(DefragConfig{.max_datagrams = 0}).has_value());
+    CHECK_FALSE(Defrag::create(DefragConfig{.max_datagrams = 5000}).has_value());
+    CHECK_FALSE(Defrag::create(DefragConfig{.max_datagrams = 4, .timeout_ns = 0}).has_value());
+    auto d = Defrag::create(DefragConfig{.max_datagrams = 4});
+    REQUIRE(d.has_value());
+    CHECK((*d)->memory_bytes() >= 4u * 65535u);
+}
