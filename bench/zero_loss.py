@@ -246,9 +246,12 @@ def send_foreign(a):
     (decap.wrong_port): what a collector NIC sees besides the tap stream."""
     script = f"""
 from scapy.all import ARP, ICMP, IP, UDP, Ether, sendp
-kinds = [Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(pdst="198.18.9.1"),
-         Ether() / IP(src="198.18.9.2", dst="198.18.9.1") / ICMP(),
-         Ether() / IP(src="198.18.9.2", dst="198.18.9.1") / UDP(sport=5353, dport=53)]
+# Explicit MACs: with Ether() alone scapy resolves the IP destination by ARP
+# first, and those requests would be foreign frames too, a varying number.
+mac = dict(src="02:00:00:00:09:02", dst="02:00:00:00:09:01")
+kinds = [Ether(src=mac["src"], dst="ff:ff:ff:ff:ff:ff") / ARP(pdst="198.18.9.1"),
+         Ether(**mac) / IP(src="198.18.9.2", dst="198.18.9.1") / ICMP(),
+         Ether(**mac) / IP(src="198.18.9.2", dst="198.18.9.1") / UDP(sport=5353, dport=53)]
 sendp([kinds[i % 3] for i in range({a.foreign})], iface="{a.link.peer}", verbose=0)
 """
     sh(["ip", "netns", "exec", a.link.ns, "/usr/bin/python3", "-c", script])
