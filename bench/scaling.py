@@ -77,7 +77,11 @@ def vtapd_point(a, vtapd, workers, tag):
             "pps": processed / send_s if send_s else 0, "loss": 1 - processed / gen["sent"] if gen["sent"] else 0,
             "flows_sent": gen["flows"], "vtapd_flows": stats.get("worker.flows", 0),
             "alerts": stats.get("alert.generated", 0), "peak_rss_mb": hwm / 1024,
-            "drops": zl.losses(stats), "wall_s": time.time() - t0}
+            "drops": zl.losses(stats), "wall_s": time.time() - t0,
+            # vtapd's own memory accounting (summed over workers).
+            "flow_memory_mb": stats.get("flow.memory_bytes", 0) / 2**20,
+            "streams_active": stats.get("detect.streams_active", 0),
+            "stream_memory_mb": stats.get("detect.stream_memory_bytes", 0) / 2**20}
 
 
 def testpmd_point(a, tag):
@@ -165,6 +169,7 @@ def main():
     p.add_argument("--flow-points", default="1000,100000,1000000")
     p.add_argument("--rule-points", default="0,100,1000,all")
     p.add_argument("--worker-points", default="")
+    p.add_argument("--flow-rules", default="", help="rules for the flows curve: '' (none), N first ET Open rules, or all")
     # On a 2-CPU machine the generator spins on one CPU; running vtapd to
     # completion (0 workers) gives its RX + work the other one alone.
     p.add_argument("--curve-workers", type=int, default=0, help="workers for the rules and flows curves")
@@ -222,17 +227,21 @@ def main():
             doc["curves"]["rules"] = pts
         if "flows" in curves:
             pts = []
+            flow_rules = ""
+            if a.flow_rules and et:
+                flow_rules = os.path.join(work, "flow_rules.rules")
+                first_rules(et, None if a.flow_rules == "all" else int(a.flow_rules), flow_rules)
             for f in [int(x) for x in a.flow_points.split(",")]:
                 # DNS-only conversations (2-4 frames each), so a million flows
                 # fit in the generator's store; at least 4 frames per flow so
                 # every conversation is sent.
-                setup(f, "", "0,0,1,0")
+                setup(f, flow_rules, "0,0,1,0")
                 saved = a.frames
                 a.frames = max(a.frames, 4 * f)
                 a.prebuild_max = a.frames
                 pt = vtapd_point(a, vtapd, a.curve_workers, f"f{f}")
                 a.frames = saved
-                pt.update(x=f, flow_table_size=a.flow_table,
+                pt.update(x=f, flow_table_size=a.flow_table, rules=a.flow_rules or "none",
                           mempool_mb=32767 * (2176 + 128 + 128) / 2**20)
                 log("flows", f, pt)
                 pts.append(pt)
