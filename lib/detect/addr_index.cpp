@@ -1,5 +1,5 @@
-// AddrIndex::build: a sweep over prefix start/end events gives elementary
-// intervals and the rules covering each.
+// AddrIndex::build: each header-only rule keyed by its most selective list
+// (addresses or ports), then an interval table per key space.
 #include "detect/addr_index.hpp"
 
 #include <algorithm>
@@ -22,7 +22,7 @@ uint64_t v4_addresses(const rules::AddrSpec& s) noexcept {
 // listed, the one covering fewer addresses: ET's `[300 hosts] -> $HOME_NET`
 // must be keyed by its 300 hosts, not by HOME_NET's three private ranges,
 // or every packet of a private network nominates every such rule.
-const rules::AddrSpec* key_side(const CompiledRule& r) noexcept {
+const rules::AddrSpec* addr_side(const CompiledRule& r) noexcept {
     auto usable = [](const rules::AddrSpec& s) {
         if (s.include.empty()) return false;
         for (const auto& c : s.include)
@@ -36,53 +36,93 @@ const rules::AddrSpec* key_side(const CompiledRule& r) noexcept {
     return nullptr;
 }
 
+// Ports a side's list covers, or 0 when it does not narrow (any, excludes).
+uint32_t port_count(const rules::PortSpec& p) noexcept {
+    if (p.any || p.include.empty() || !p.exclude.empty()) return 0;
+    uint32_t n = 0;
+    for (const auto& r : p.include) n += uint32_t{r.hi} - r.lo + 1;
+    return n;
+}
+
+// The port side that keys the rule: the one covering fewer ports.
+const rules::PortSpec* port_side(const CompiledRule& r) noexcept {
+    const uint32_t src = port_count(r.src_ports), dst = port_count(r.dst_ports);
+    if (src && (!dst || src <= dst)) return &r.src_ports;
+    if (dst) return &r.dst_ports;
+    return nullptr;
+}
+
 uint32_t v4(const rules::Cidr& c) noexcept {
     return (uint32_t{c.addr[0]} << 24) | (uint32_t{c.addr[1]} << 16) | (uint32_t{c.addr[2]} << 8) | c.addr[3];
 }
 
 }  // namespace
 
-std::vector<uint32_t> AddrIndex::build(const std::vector<CompiledRule>& rules, const std::vector<uint32_t>& candidates,
-                                       std::vector<uint32_t>& v6_only) {
+void IntervalTable::add(uint32_t rule, uint64_t lo, uint64_t end) {
+    events_.push_back({lo, {rule, +1}});
+    events_.push_back({end, {rule, -1}});
+}
+
+// A sweep over range start/end events gives the elementary intervals and
+// the rules covering each.
+void IntervalTable::build(uint64_t key_space) {
     starts_.clear();
     first_.clear();
     rules_.clear();
+    std::stable_sort(events_.begin(), events_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::map<uint32_t, int> active;  // rule -> covering ranges (lists may overlap)
+    for (size_t i = 0; i < events_.size();) {
+        const uint64_t at = events_[i].first;
+        for (; i < events_.size() && events_[i].first == at; ++i) {
+            const auto [r, d] = events_[i].second;
+            if ((active[r] += d) == 0) active.erase(r);
+        }
+        if (at >= key_space) break;
+        starts_.push_back(static_cast<uint32_t>(at));
+        first_.push_back(static_cast<uint32_t>(rules_.size()));
+        for (const auto& [r, n] : active) rules_.push_back(r);
+    }
+    first_.push_back(static_cast<uint32_t>(rules_.size()));
+    events_.clear();
+    events_.shrink_to_fit();
+}
+
+std::vector<uint32_t> AddrIndex::build(const std::vector<CompiledRule>& rules, const std::vector<uint32_t>& candidates,
+                                       std::vector<uint32_t>& v6_only, bool ports) {
     indexed_ = 0;
+    port_keyed_ = 0;
     v6_only.clear();
     std::vector<uint32_t> rest;
-    // Events at a boundary: +1 for a rule whose prefix starts there, -1 where
-    // it ends (the address after its last). 2^32 is never a start.
-    std::map<uint64_t, std::vector<std::pair<uint32_t, int>>> events;
     for (uint32_t r : candidates) {
-        const rules::AddrSpec* side = key_side(rules[r]);
-        if (!side) {
+        const rules::AddrSpec* as = addr_side(rules[r]);
+        const rules::PortSpec* ps = ports ? port_side(rules[r]) : nullptr;
+        // Compare the fractions of each key space the two lists cover.
+        const bool by_port = ps && (!as || uint64_t{port_count(*ps)} << 16 < v4_addresses(*as));
+        if (by_port) {
+            ++indexed_;
+            ++port_keyed_;
+            for (const auto& pr : ps->include) ports_.add(r, pr.lo, uint64_t{pr.hi} + 1);
+            continue;
+        }
+        if (!as) {
             rest.push_back(r);
             continue;
         }
         ++indexed_;
         bool has_v6 = false;
-        for (const auto& c : side->include) {
+        for (const auto& c : as->include) {
             if (c.family != 4) {
                 has_v6 = true;
                 continue;
             }
             const uint64_t size = uint64_t{1} << (32 - c.len);
             const uint64_t lo = v4(c) & ~(size - 1);
-            events[lo].emplace_back(r, +1);
-            events[lo + size].emplace_back(r, -1);
+            addrs_.add(r, lo, lo + size);
         }
         if (has_v6) v6_only.push_back(r);
     }
-    std::map<uint32_t, int> active;  // rule -> covering prefixes (lists may overlap)
-    for (const auto& [at, evs] : events) {
-        for (const auto& [r, d] : evs)
-            if ((active[r] += d) == 0) active.erase(r);
-        if (at > UINT32_MAX) break;
-        starts_.push_back(static_cast<uint32_t>(at));
-        first_.push_back(static_cast<uint32_t>(rules_.size()));
-        for (const auto& [r, n] : active) rules_.push_back(r);
-    }
-    first_.push_back(static_cast<uint32_t>(rules_.size()));
+    addrs_.build(uint64_t{1} << 32);
+    ports_.build(uint64_t{1} << 16);
     return rest;
 }
 

@@ -8,7 +8,8 @@
 // `<>` rules), so an interval table over every listed prefix answers "which
 // rules could match this packet" with two binary searches. It nominates a
 // superset; header_matches() still decides. Built once per Group (cold),
-// read-only on the hot path.
+// read-only on the hot path. The same holds for a rule's port list on TCP
+// and UDP: a rule is keyed by whichever of its lists is the most selective.
 #pragma once
 
 #include <cstdint>
@@ -19,43 +20,69 @@
 
 namespace vtap::detect {
 
-class AddrIndex {
+// Sorted elementary intervals over a key space (IPv4 addresses or ports),
+// each with the rules whose ranges cover it.
+class IntervalTable {
 public:
-    // Splits `candidates` (rule indexes into `rules`) into those this index
-    // now nominates by address and the rest, returned, which must still be
-    // nominated on every scan (any/negated addresses, broad or IPv6 lists).
-    // v6_only receives indexed rules that also list IPv6 prefixes: they are
-    // nominated on every IPv6 packet.
-    std::vector<uint32_t> build(const std::vector<CompiledRule>& rules, const std::vector<uint32_t>& candidates,
-                                std::vector<uint32_t>& v6_only);
-
-    // Rules whose listed IPv4 prefixes contain `addr` (host byte order).
-    std::span<const uint32_t> lookup(uint32_t addr) const noexcept {
-        // Last interval starting at or before addr.
+    std::span<const uint32_t> lookup(uint32_t key) const noexcept {
+        // Last interval starting at or before key.
         size_t lo = 0, hi = starts_.size();
         while (lo < hi) {
             const size_t mid = (lo + hi) / 2;
-            if (starts_[mid] <= addr) lo = mid + 1;
+            if (starts_[mid] <= key) lo = mid + 1;
             else hi = mid;
         }
         if (lo == 0) return {};
         const size_t i = lo - 1;
         return {rules_.data() + first_[i], first_[i + 1] - first_[i]};
     }
-
     bool empty() const noexcept { return starts_.empty(); }
-    size_t rules_indexed() const noexcept { return indexed_; }
     size_t intervals() const noexcept { return starts_.size(); }
+
+    // [lo, end) covered by `rule`; then build() once every range is in.
+    void add(uint32_t rule, uint64_t lo, uint64_t end);
+    void build(uint64_t key_space);
+
+private:
+    std::vector<std::pair<uint64_t, std::pair<uint32_t, int>>> events_;  // (at, (rule, +1 | -1))
+    std::vector<uint32_t> starts_;  // interval i = [starts_[i], starts_[i+1]) (the last one ends at the key space)
+    std::vector<uint32_t> first_;   // CSR: rules of interval i = rules_[first_[i] .. first_[i+1])
+    std::vector<uint32_t> rules_;
+};
+
+class AddrIndex {
+public:
+    // Splits `candidates` (rule indexes into `rules`) into those this index
+    // now nominates by address or port and the rest, returned, which must
+    // still be nominated on every scan (any/negated addresses and ports,
+    // broad or IPv6 lists). v6_only receives address-keyed rules that also
+    // list IPv6 prefixes: they are nominated on every IPv6 packet.
+    // `ports`: the group's packets carry ports (TCP, UDP), so a rule may be
+    // keyed by its port list when that covers less of the port space than
+    // its best address list covers of the address space (ET's
+    // `$EXTERNAL_NET any -> $HOME_NET 22` scan rules: port 22, not HOME_NET).
+    std::vector<uint32_t> build(const std::vector<CompiledRule>& rules, const std::vector<uint32_t>& candidates,
+                                std::vector<uint32_t>& v6_only, bool ports = false);
+
+    // Rules whose listed IPv4 prefixes contain `addr` (host byte order).
+    std::span<const uint32_t> lookup(uint32_t addr) const noexcept { return addrs_.lookup(addr); }
+    // Rules whose listed ports contain `port`.
+    std::span<const uint32_t> lookup_port(uint16_t port) const noexcept { return ports_.lookup(port); }
+
+    bool empty() const noexcept { return addrs_.empty() && ports_.empty(); }
+    bool has_ports() const noexcept { return !ports_.empty(); }
+    size_t rules_indexed() const noexcept { return indexed_; }
+    size_t port_keyed() const noexcept { return port_keyed_; }
+    size_t intervals() const noexcept { return addrs_.intervals(); }
 
     // A prefix shorter than this makes a rule "always": an index entry that
     // covers a /7 would nominate it for much of the address space anyway.
     static constexpr uint8_t kMinPrefixLen = 8;
 
 private:
-    std::vector<uint32_t> starts_;  // interval i = [starts_[i], starts_[i+1]) (the last one ends at 2^32)
-    std::vector<uint32_t> first_;   // CSR: rules of interval i = rules_[first_[i] .. first_[i+1])
-    std::vector<uint32_t> rules_;
-    size_t indexed_ = 0;
+    IntervalTable addrs_, ports_;
+    size_t indexed_ = 0;     // rules keyed by address or port
+    size_t port_keyed_ = 0;  // ... of those, by port
 };
 
 }  // namespace vtap::detect

@@ -232,7 +232,11 @@ private:
             grp.pattern_rules.insert(grp.pattern_rules.end(), p.rules.begin(), p.rules.end());
             grp.pattern_first.push_back(static_cast<uint32_t>(grp.pattern_rules.size()));
         }
-        grp.always = grp.addr_index.build(rules, unanchored, grp.always_v6);
+        // Ports key rules only where every packet has them.
+        const bool ported = grp.id == GroupId::kTcpPacket || grp.id == GroupId::kTcpNoStream ||
+                            grp.id == GroupId::kUdp || grp.id == GroupId::kStreamToServer ||
+                            grp.id == GroupId::kStreamToClient;
+        grp.always = grp.addr_index.build(rules, unanchored, grp.always_v6, ported);
     }
 
     Result<void> build_group(Database& db, GroupId g) {

@@ -134,6 +134,10 @@ void Scanner::nominate_pattern(unsigned id, uint64_t end) noexcept {
 void Scanner::nominate_unanchored(const Group& g, const PacketInfo& info) noexcept {
     for (uint32_t r : g.always) nominate(r, 0);
     if (g.addr_index.empty() && g.always_v6.empty()) return;
+    if (g.addr_index.has_ports()) {
+        for (uint32_t r : g.addr_index.lookup_port(info.src_port)) nominate(r, 0);
+        for (uint32_t r : g.addr_index.lookup_port(info.dst_port)) nominate(r, 0);
+    }
     if (info.src.family == 4) {
         auto host = [](const IpAddr& a) {
             return (uint32_t{a.bytes[0]} << 24) | (uint32_t{a.bytes[1]} << 16) | (uint32_t{a.bytes[2]} << 8) | a.bytes[3];

@@ -154,3 +154,64 @@ TEST_CASE("a rule listing hosts toward HOME_NET is keyed by its hosts, not by HO
     std::swap(p.src, p.dst);  // the other way: the rule is one-directional
     CHECK(e.packet("x", p).empty());
 }
+
+TEST_CASE("a header-only rule with a narrow port list is keyed by its port, not by HOME_NET", "[detect][addr_index]") {
+    // ET's scan rules: `alert tcp $EXTERNAL_NET any -> $HOME_NET 22 (flags:S; threshold...)`.
+    // HOME_NET covers ~0.4 % of the address space, port 22 ~0.0015 % of the
+    // ports: keyed by HOME_NET every private packet nominated them.
+    const auto home = list({v4(0x0A000000, 8), v4(0xAC100000, 12), v4(0xC0A80000, 16)});
+    rules::PortSpec ssh;
+    ssh.any = false;
+    ssh.include.push_back({22, 22});
+    Engine e({with(rule(1, {}, rules::Proto::kTcp), [&](auto& r) {
+                  r.dst = home;
+                  r.dst_ports = ssh;
+              }),
+              with(rule(2, {}, rules::Proto::kUdp), [&](auto& r) {
+                  r.dst = home;
+                  r.dst_ports = ssh;  // UDP packets carry ports too
+              })});
+    const auto& g = e.db->group(GroupId::kTcpNoStream);
+    CHECK(g.addr_index.port_keyed() == 1);
+    CHECK(e.db->group(GroupId::kUdp).addr_index.port_keyed() == 1);
+    PacketInfo p = tcp_info();
+    p.src = ip(0x0A000001);
+    p.dst = ip(0x0A000002);  // inside HOME_NET, port 80
+    const auto before = e.scanner->counters().candidates;
+    CHECK(e.packet("x", p).empty());
+    CHECK(e.scanner->counters().candidates == before);  // not nominated
+    p.dst_port = 22;
+    CHECK(e.packet("x", p) == Sids{1});
+    std::swap(p.src_port, p.dst_port);  // the reply, from port 22: the rule is one-directional
+    std::swap(p.src, p.dst);
+    CHECK(e.packet("x", p).empty());
+}
+
+TEST_CASE("a port list broader than the address list leaves the rule keyed by address", "[detect][addr_index]") {
+    rules::PortSpec high;
+    high.any = false;
+    high.include.push_back({1024, 65535});
+    std::vector<CompiledRule> rules(1);
+    rules[0].dst = list({v4(0xC0000201, 32)});  // one host
+    rules[0].dst_ports = high;
+    AddrIndex idx;
+    std::vector<uint32_t> v6;
+    CHECK(idx.build(rules, {0}, v6, true).empty());
+    CHECK(idx.port_keyed() == 0);
+    CHECK(idx.lookup(0xC0000201).size() == 1);
+    CHECK(idx.lookup_port(2000).empty());
+    // Without ports in the group (ICMP, other IP), never by port.
+    rules[0].dst = list({v4(0x0A000000, 8)});
+    rules::PortSpec one;
+    one.any = false;
+    one.include.push_back({22, 22});
+    rules[0].dst_ports = one;
+    AddrIndex no_ports;
+    CHECK(no_ports.build(rules, {0}, v6, false).empty());
+    CHECK(no_ports.port_keyed() == 0);
+    AddrIndex with_ports;
+    CHECK(with_ports.build(rules, {0}, v6, true).empty());
+    CHECK(with_ports.port_keyed() == 1);
+    CHECK(with_ports.lookup_port(22).size() == 1);
+    CHECK(with_ports.lookup_port(23).empty());
+}
