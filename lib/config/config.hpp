@@ -80,7 +80,7 @@ struct DetectConfig {
     // Stream bytes kept per active TCP direction to confirm a rule against
     // what came before the current chunk (detect::ScannerOptions).
     uint32_t stream_window_bytes = 4096;   // 256..65536
-    // IPv4 reassembly per worker (flow::DefragConfig): datagrams under
+    // IPv4 and IPv6 reassembly per worker (flow::DefragConfig): datagrams under
     // reassembly at once (~72 KiB each, preallocated) and how long one may
     // wait for its missing fragments, from its first.
     uint32_t defrag_max_datagrams = 256;   // 1..4096 (detect.defrag.max_datagrams)

@@ -1,4 +1,6 @@
-// IPv4 reassembly: find or claim the datagram's slot, copy the fragment's
+// IPv4 and IPv6 reassembly: read the fragment's key and place (the IPv6
+// fragment header sits behind any unfragmentable extension headers), find
+// or claim the datagram's slot, copy the fragment's
 // bytes that have not arrived yet (first wins), and when the total is known
 // and every byte up to it arrived, write the first fragment's headers just
 // before the payload in the slot's buffer so the datagram is one frame
@@ -14,6 +16,7 @@ namespace vtap::flow {
 namespace {
 
 uint16_t be16(const uint8_t* p) noexcept { return uint16_t(p[0] << 8 | p[1]); }
+uint32_t be32(const uint8_t* p) noexcept { return uint32_t(be16(p)) << 16 | be16(p + 2); }
 void put_be16(uint8_t* p, uint16_t v) noexcept {
     p[0] = uint8_t(v >> 8);
     p[1] = uint8_t(v);
@@ -94,68 +97,116 @@ uint32_t Defrag::find_or_claim(const Key& k, uint64_t now_ns) noexcept {
     return free_slot;
 }
 
-const Reassembled* Defrag::add(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t now_ns) noexcept {
-    ctr_.fragments++;
+bool Defrag::parse_ipv4(const uint8_t* frame, uint32_t len, const PktMeta& m, Piece& p) const noexcept {
     const uint32_t l3 = m.l3_off;
-    if (m.l3 != static_cast<uint8_t>(L3Type::kIpv4) || (m.flags & kFlagPayloadCut) || l3 + 20 > len ||
-        l3 > kHeadRoom - 60) {
-        ctr_.invalid++;
-        return nullptr;
-    }
+    if ((m.flags & kFlagPayloadCut) || l3 + 20 > len || l3 > kHeadRoom - 60) return false;
     const uint8_t* ip = frame + l3;
     const uint32_t ihl = (ip[0] & 0x0F) * 4u;
     const uint32_t ip_len = be16(ip + 2);
     const uint16_t frag = be16(ip + 6);
-    const bool more = frag & 0x2000;
-    const uint32_t off = uint32_t(frag & 0x1FFF) * 8;
-    if (ip_len < ihl || l3 + ip_len > len) {  // headers checked by decap; the copy must hold the bytes
-        ctr_.invalid++;
-        return nullptr;
-    }
+    p.more = frag & 0x2000;
+    p.off = uint32_t(frag & 0x1FFF) * 8;
+    if (ip_len < ihl || l3 + ip_len > len) return false;  // headers checked by decap; the copy must hold the bytes
     const uint32_t n = ip_len - ihl;
-    const uint32_t end = off + n;
+    p.end = p.off + n;
     // The datagram must fit an IPv4 total length, and its frame PktMeta's
     // 16-bit offsets.
-    if (n == 0 || ihl + end > kMaxIp || l3 + ihl + end > kMaxIp) {
+    if (n == 0 || ihl + p.end > kMaxIp || l3 + ihl + p.end > kMaxIp) return false;
+    std::memcpy(p.key.src, ip + 12, 4);
+    std::memcpy(p.key.dst, ip + 16, 4);
+    p.key.id = be16(ip + 4);
+    p.key.proto = ip[9];
+    p.key.version = 4;
+    p.data = ip + ihl;
+    p.head_len = l3 + ihl;
+    return true;
+}
+
+// RFC 8200 s4.5: the unfragmentable part (IPv6 header and the extension
+// headers before the fragment header) comes from the first fragment; the
+// fragmentable part (everything after the fragment header, including any
+// later extension headers) is what the offsets count.
+bool Defrag::parse_ipv6(const uint8_t* frame, uint32_t len, const PktMeta& m, Piece& p) const noexcept {
+    const uint32_t l3 = m.l3_off;
+    if ((m.flags & kFlagPayloadCut) || l3 + 40 > len) return false;
+    const uint8_t* ip = frame + l3;
+    const uint32_t ip_end = l3 + 40 + be16(ip + 4);
+    if (ip_end > len) return false;  // the copy must hold the bytes
+    uint32_t nh_off = l3 + 6, h = l3 + 40;
+    uint8_t proto = ip[6];
+    // The same headers and bound as the inner parse's walk.
+    for (int i = 0; i < 8 && proto != 44; i++) {
+        if (proto != 0 && proto != 43 && proto != 60 && proto != 51) return false;
+        if (h + 2 > ip_end) return false;
+        const uint32_t hlen = proto == 51 ? (frame[h + 1] + 2u) * 4u : (frame[h + 1] + 1u) * 8u;
+        nh_off = h;
+        proto = frame[h];
+        h += hlen;
+    }
+    if (proto != 44 || h + 8 > ip_end || h > kHeadRoom) return false;
+    const uint8_t* fh = frame + h;
+    const uint16_t frag = be16(fh + 2);
+    p.more = frag & 1;
+    p.off = frag & 0xFFF8;  // 13-bit offset in 8-byte units, already shifted by 3
+    const uint32_t n = ip_end - (h + 8);
+    p.end = p.off + n;
+    // Non-last fragments are multiples of 8 bytes (RFC 8200 s4.5); the
+    // fragmentable part fits a payload length, the frame PktMeta's offsets.
+    if (n == 0 || (p.more && n % 8) || p.end > kMaxIp || h + p.end > kMaxIp) return false;
+    std::memcpy(p.key.src, ip + 8, 16);
+    std::memcpy(p.key.dst, ip + 24, 16);
+    p.key.id = be32(fh + 4);
+    p.key.version = 6;
+    p.data = fh + 8;
+    p.head_len = h;
+    p.nh_off = static_cast<uint16_t>(nh_off);
+    p.next = fh[0];
+    return true;
+}
+
+const Reassembled* Defrag::add(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t now_ns) noexcept {
+    ctr_.fragments++;
+    Piece p;
+    const bool ok = m.l3 == static_cast<uint8_t>(L3Type::kIpv4)   ? parse_ipv4(frame, len, m, p)
+                    : m.l3 == static_cast<uint8_t>(L3Type::kIpv6) ? parse_ipv6(frame, len, m, p)
+                                                                  : false;
+    if (!ok) {
         ctr_.invalid++;
         return nullptr;
     }
-    Key k;
-    std::memcpy(&k.src, ip + 12, 4);
-    std::memcpy(&k.dst, ip + 16, 4);
-    k.tap_src = m.tap_src;
-    k.vni = m.vni;
-    k.id = be16(ip + 4);
-    k.proto = ip[9];
-    const uint32_t i = find_or_claim(k, now_ns);
+    p.key.tap_src = m.tap_src;
+    p.key.vni = m.vni;
+    const uint32_t off = p.off, end = p.end;
+    const uint32_t i = find_or_claim(p.key, now_ns);
     Slot& s = slots_[i];
-    if ((s.total && end > s.total) || (!more && s.total && end != s.total) || (!more && end < s.max_end)) {
+    if ((s.total && end > s.total) || (!p.more && s.total && end != s.total) || (!p.more && end < s.max_end)) {
         ctr_.invalid++;  // past the known end, or a second last fragment with another total
         return nullptr;
     }
-    if (!more) s.total = end;
+    if (!p.more) s.total = end;
     if (end > s.max_end) s.max_end = end;
     if (off == 0 && !s.head_len) {
-        s.head_len = static_cast<uint16_t>(l3 + ihl);
+        s.head_len = static_cast<uint16_t>(p.head_len);
         std::memcpy(s.head, frame, s.head_len);
         s.meta = m;
+        s.nh_off = p.nh_off;
+        s.next = p.next;
     }
     // First wins: copy only the bytes whose bit is still clear.
     uint8_t* b = bits(i);
     uint8_t* dst = data(i) + kHeadRoom;
-    const uint8_t* src = ip + ihl;
-    for (uint32_t p = off; p < end; p++) {
-        const uint8_t bit = uint8_t(1u << (p & 7));
-        if (b[p >> 3] & bit) continue;
-        b[p >> 3] |= bit;
-        dst[p] = src[p - off];
+    const uint8_t* src = p.data;
+    for (uint32_t q = off; q < end; q++) {
+        const uint8_t bit = uint8_t(1u << (q & 7));
+        if (b[q >> 3] & bit) continue;
+        b[q >> 3] |= bit;
+        dst[q] = src[q - off];
         s.received++;
     }
     if (!s.total || s.received != s.total || !s.head_len) return nullptr;
 
     // Complete: headers in front of the payload, then fix the IP header.
-    const uint32_t first_ihl = s.head_len - s.meta.l3_off;
-    if (s.head_len + s.total > kMaxIp) {  // the first fragment's options made it too long
+    if (s.head_len + s.total > kMaxIp) {  // the first fragment's headers made it too long
         ctr_.invalid++;
         release(i);
         return nullptr;
@@ -163,10 +214,16 @@ const Reassembled* Defrag::add(const uint8_t* frame, uint32_t len, const PktMeta
     uint8_t* f = dst - s.head_len;
     std::memcpy(f, s.head, s.head_len);
     uint8_t* h = f + s.meta.l3_off;
-    put_be16(h + 2, static_cast<uint16_t>(first_ihl + s.total));
-    put_be16(h + 6, be16(h + 6) & 0xC000);  // keep RF/DF, clear MF and the offset
-    put_be16(h + 10, 0);
-    put_be16(h + 10, ipv4_checksum(h, first_ihl));
+    if (s.key.version == 4) {
+        const uint32_t first_ihl = s.head_len - s.meta.l3_off;
+        put_be16(h + 2, static_cast<uint16_t>(first_ihl + s.total));
+        put_be16(h + 6, be16(h + 6) & 0xC000);  // keep RF/DF, clear MF and the offset
+        put_be16(h + 10, 0);
+        put_be16(h + 10, ipv4_checksum(h, first_ihl));
+    } else {
+        put_be16(h + 4, static_cast<uint16_t>(s.head_len - s.meta.l3_off - 40 + s.total));
+        f[s.nh_off] = s.next;  // the fragment header is gone from the chain
+    }
     out_.frame = f;
     out_.len = s.head_len + s.total;
     out_.meta = s.meta;

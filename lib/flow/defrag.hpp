@@ -1,10 +1,11 @@
-// IPv4 fragment reassembly, one instance per worker (hot path, no sharing).
-// The shard hash keys fragments on addresses only, so every fragment of a
-// datagram reaches the same worker; here they are put back together so a
-// signature split across fragments is seen whole, as Suricata does.
+// IPv4 and IPv6 fragment reassembly, one instance per worker (hot path, no
+// sharing). The shard hash keys fragments on addresses only, so every
+// fragment of a datagram reaches the same worker; here they are put back
+// together so a signature split across fragments is seen whole, as
+// Suricata does.
 //
 // Storage is fixed at create(): per datagram slot a buffer for the largest
-// IPv4 payload plus a bit per byte saying which bytes arrived. Nothing
+// IP payload plus a bit per byte saying which bytes arrived. Nothing
 // allocates per packet. Overlaps keep the bytes that arrived first (the
 // "first" policy; Suricata's default "bsd" policy prefers a later fragment
 // that starts before an earlier one, which differs only for overlaps).
@@ -28,7 +29,7 @@ struct DefragConfig {
 };
 
 struct DefragCounters {
-    uint64_t fragments = 0;    // defrag.fragments: IPv4 fragments received
+    uint64_t fragments = 0;    // defrag.fragments: IPv4 and IPv6 fragments received
     uint64_t reassembled = 0;  // defrag.reassembled: datagrams completed
     uint64_t timeouts = 0;     // defrag.timeouts: incomplete datagrams dropped after timeout_ns
     uint64_t evicted = 0;      // defrag.evicted: oldest incomplete datagram dropped for a new one
@@ -37,7 +38,11 @@ struct DefragCounters {
 
 // A completed datagram as one contiguous inner frame: the first fragment's
 // link header and IPv4 header (MF and offset cleared, total length and
-// checksum fixed) followed by the whole payload. `meta` is the first
+// checksum fixed) followed by the whole payload. For IPv6 (RFC 8200 s4.5):
+// the first fragment's link header, IPv6 header and the extension headers
+// before its fragment header, the fragment header removed (the header that
+// named it now names the fragment header's next header, payload length
+// fixed), then the whole fragmentable part. `meta` is the first
 // fragment's PktMeta (tap fields, VNI) with its offsets still those of the
 // fragment: the caller re-parses the frame. Valid until the next add().
 struct Reassembled {
@@ -50,13 +55,18 @@ class Defrag {
 public:
     static Result<std::unique_ptr<Defrag>> create(const DefragConfig& cfg);
 
-    // One IPv4 fragment (m.l3 == IPv4, kFlagFragment) whose IP header is at
-    // frame + m.l3_off, `len` bytes readable. Returns the reassembled
-    // datagram when this fragment completed it, else nullptr. Rejected and
-    // counted invalid: a fragment cut short (bytes missing from the copy),
-    // an empty one, one ending past 65,535 bytes of IP datagram, one past a
-    // total already fixed by a last fragment, or a second last fragment
-    // with another total (the first total stands).
+    // One fragment whose IP header is at frame + m.l3_off, `len` bytes
+    // readable: IPv4 (m.l3 == IPv4, kFlagFragment) or IPv6 (a fragment
+    // header after the IPv6 header and any hop-by-hop, routing, destination
+    // options or AH headers). Returns the reassembled datagram when this
+    // fragment completed it, else nullptr. Rejected and counted invalid: a
+    // fragment cut short (bytes missing from the copy), an empty one, one
+    // ending past 65,535 bytes of IP datagram (IPv4) or of fragmentable
+    // part (IPv6), one past a total already fixed by a last fragment, or a
+    // second last fragment with another total (the first total stands).
+    // IPv6 only: a non-last fragment whose length is not a multiple of 8
+    // (RFC 8200 s4.5), no fragment header within 8 extension headers, or
+    // headers before the fragment data that do not fit kHeadRoom.
     const Reassembled* add(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t now_ns) noexcept;
 
     // Drops (counted as timeouts) every datagram older than the timeout.
@@ -66,20 +76,36 @@ public:
     uint32_t in_progress() const noexcept { return used_; }
     size_t memory_bytes() const noexcept { return data_.size() + bits_.size() + slots_.size() * sizeof(Slot); }
 
-    // Link header (Ethernet + 2 VLAN tags) + the longest IPv4 header.
-    static constexpr uint32_t kHeadRoom = 96;
+    // Link header (Ethernet + 2 VLAN tags, 22 bytes) + the longest IPv4
+    // header (60), or the IPv6 header (40) and up to 194 bytes of extension
+    // headers before the fragment header (RFC 8200 wants them all in the
+    // first fragment; real ones are a few tens of bytes).
+    static constexpr uint32_t kHeadRoom = 256;
     static constexpr uint32_t kMaxIp = 65535;
 
 private:
     static constexpr uint32_t kNoSlot = ~0u;
     struct Key {
-        uint32_t src = 0, dst = 0;  // inner addresses, network order
-        uint32_t tap_src = 0;       // which tapped NIC the copy came from
+        uint8_t src[16] = {}, dst[16] = {};  // inner addresses, network order (IPv4: first 4 bytes)
+        uint32_t tap_src = 0;                 // which tapped NIC the copy came from
         uint32_t vni = 0;
-        uint16_t id = 0;
-        uint8_t proto = 0;
+        uint32_t id = 0;                      // IPv4: 16 bits; IPv6: the fragment header's 32
+        uint8_t proto = 0;                    // IPv4 only (RFC 791); RFC 8200 keys IPv6 without it
+        uint8_t version = 0;                  // 4 or 6
         bool operator==(const Key&) const = default;
     };
+    // One fragment as add() parsed it, IPv4 or IPv6 alike.
+    struct Piece {
+        Key key;
+        const uint8_t* data = nullptr;  // the fragment's bytes of the payload
+        uint32_t off = 0, end = 0;      // their place in the payload
+        uint32_t head_len = 0;          // link + IP header bytes before `data`, without a fragment header
+        uint16_t nh_off = 0;            // IPv6: frame offset of the Next Header byte naming the fragment header
+        uint8_t next = 0;               // IPv6: the fragment header's next header
+        bool more = false;
+    };
+    bool parse_ipv4(const uint8_t* frame, uint32_t len, const PktMeta& m, Piece& p) const noexcept;
+    bool parse_ipv6(const uint8_t* frame, uint32_t len, const PktMeta& m, Piece& p) const noexcept;
     struct Slot {
         Key key;
         uint64_t first_ns = 0;   // first fragment's arrival: timeout and eviction age
@@ -87,6 +113,8 @@ private:
         uint32_t received = 0;   // distinct payload bytes arrived
         uint32_t max_end = 0;    // highest payload byte end seen
         uint16_t head_len = 0;   // link + IP header bytes of the first fragment (0 = not seen)
+        uint16_t nh_off = 0;     // IPv6: first fragment's Next Header byte to rewrite
+        uint8_t next = 0;        // IPv6: first fragment's fragment header next header
         bool used = false;
         PktMeta meta{};          // first fragment's
         uint8_t head[kHeadRoom];

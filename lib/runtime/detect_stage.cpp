@@ -219,9 +219,9 @@ void DetectStage::process(rte_mbuf* mb, uint64_t now_ns) noexcept {
     if (ts_offset_ >= 0 && (mb->ol_flags & ts_flag_))
         now_ns = *RTE_MBUF_DYNFIELD(mb, ts_offset_, const uint64_t*) * ts_scale_;
     last_now_ns_ = now_ns;
-    if ((m.flags & kFlagFragment) && m.l3 == static_cast<uint8_t>(L3Type::kIpv4)) {
-        // Not scanned alone (no rule, not even an `ip` one, sees a lone
-        // fragment): the datagram is scanned once it is whole.
+    if (m.flags & kFlagFragment) {
+        // IPv4 or IPv6. Not scanned alone (no rule, not even an `ip` one,
+        // sees a lone fragment): the datagram is scanned once it is whole.
         const flow::Reassembled* r = defrag_->add(frame, mb->data_len, m, now_ns);
         if (r) process_reassembled(*r, now_ns);
         return;

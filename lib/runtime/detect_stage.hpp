@@ -63,7 +63,7 @@ private:
     uint16_t worker_ = 0;
     uint16_t port_ = 0;
     std::unique_ptr<flow::FlowTable> flows_;
-    std::unique_ptr<flow::Defrag> defrag_;  // IPv4 fragments of this worker's address pairs
+    std::unique_ptr<flow::Defrag> defrag_;  // IPv4 and IPv6 fragments of this worker's address pairs
     std::unique_ptr<detect::Scanner> scanner_;
     std::unique_ptr<detect::AlertFilter> filter_;  // thresholds and packet_alert_max, before publish
     std::shared_ptr<const detect::Database> db_;

@@ -1,4 +1,4 @@
-// IPv4 reassembly: fragments in and out of order, overlaps (first copy
+// IPv4 and IPv6 reassembly: fragments in and out of order, overlaps (first copy
 // wins), timeouts, a full table, hostile fragments, and the datagram
 // frame handed back (headers fixed, payload whole).
 #include <catch2/catch.hpp>
@@ -176,4 +176,159 @@ TEST_CASE("defrag: create checks its limits", "[flow][defrag]") {
     auto d = Defrag::create(DefragConfig{.max_datagrams = 4});
     REQUIRE(d.has_value());
     CHECK((*d)->memory_bytes() >= 4u * 65535u);
+}
+
+// IPv6 (RFC 8200 s4.5): the same datagram, fragmented behind a fragment
+// header whose 32-bit identification keys it.
+using test::frag6;
+using test::frag6_bytes;
+
+namespace {
+
+const Ep kCli6{{10, 0, 0, 1}, 40000};  // 2001:db8::a00:1
+const Ep kSrv6{{10, 0, 0, 2}, 53};
+
+// A UDP datagram with 40 payload bytes: 48 bytes of fragmentable part.
+Pkt whole_udp6() { return test::udp6(kCli6, kSrv6, "0123456789abcdefghijklmnopqrstuvwxyzABCD"); }
+
+// The reassembled frame equals the unfragmented one byte for byte: no
+// fragment header left, next header and payload length as they were. With
+// `hbh`, the first fragment's hop-by-hop header stays in front of the
+// payload, naming UDP.
+void check_whole6(const Reassembled* r, const Pkt& w, bool hbh = false) {
+    REQUIRE(r != nullptr);
+    std::vector<uint8_t> want = w.frame;
+    if (hbh) {
+        const uint8_t h[8] = {17, 0, 1, 4, 0, 0, 0, 0};
+        want.insert(want.begin() + test::kIpv6Payload, h, h + 8);
+        want[14 + 6] = 0;
+        test::put16(want, 14 + 4, static_cast<uint16_t>(want.size() - test::kIpv6Payload));
+    }
+    std::vector<uint8_t> got(r->frame, r->frame + r->len);
+    CHECK(got == want);
+    CHECK(r->meta.vni == 27);
+    CHECK(r->meta.tap_src == 0x0100a8c0);
+    CHECK(r->meta.l3 == static_cast<uint8_t>(L3Type::kIpv6));
+}
+
+}  // namespace
+
+TEST_CASE("defrag: IPv6 fragments in order make the packet once the last arrives", "[flow][defrag]") {
+    auto d = make_defrag();
+    const Pkt w = whole_udp6();
+    CHECK(add(*d, frag6(w, 0, 16, true)) == nullptr);
+    CHECK(add(*d, frag6(w, 16, 16, true)) == nullptr);
+    CHECK(d->in_progress() == 1);
+    check_whole6(add(*d, frag6(w, 32, 16, false)), w);
+    CHECK(d->in_progress() == 0);
+    CHECK(d->counters().fragments == 3);
+    CHECK(d->counters().reassembled == 1);
+    CHECK(d->counters().invalid == 0);
+}
+
+TEST_CASE("defrag: IPv6 fragments out of order, the first one last", "[flow][defrag]") {
+    auto d = make_defrag();
+    const Pkt w = whole_udp6();
+    CHECK(add(*d, frag6(w, 32, 16, false)) == nullptr);
+    CHECK(add(*d, frag6(w, 16, 16, true)) == nullptr);
+    check_whole6(add(*d, frag6(w, 0, 16, true)), w);
+    CHECK(d->counters().reassembled == 1);
+}
+
+TEST_CASE("defrag: IPv6 overlaps keep the first copy", "[flow][defrag]") {
+    auto d = make_defrag();
+    const Pkt w = whole_udp6();
+    CHECK(add(*d, frag6(w, 0, 16, true)) == nullptr);
+    CHECK(add(*d, frag6(w, 0, 16, true)) == nullptr);  // a duplicate adds no byte
+    CHECK(add(*d, frag6_bytes(w, 8, "XXXXXXXXYYYYYYYY", true)) == nullptr);
+    const Reassembled* r = add(*d, frag6(w, 16, 32, false));  // its 16..24 lose to the Ys
+    REQUIRE(r != nullptr);
+    const size_t at = test::kIpv6Payload;
+    std::string payload(reinterpret_cast<const char*>(r->frame) + at, r->len - at);
+    std::string want(reinterpret_cast<const char*>(w.frame.data()) + at, w.frame.size() - at);
+    want.replace(16, 8, "YYYYYYYY");
+    CHECK(payload == want);
+    CHECK(d->counters().reassembled == 1);
+}
+
+TEST_CASE("defrag: an IPv6 hop-by-hop header before the fragment header stays, naming the payload",
+          "[flow][defrag]") {
+    auto d = make_defrag();
+    const Pkt w = whole_udp6();
+    // Only the first fragment's unfragmentable part counts: later ones may
+    // carry none.
+    CHECK(add(*d, frag6(w, 32, 16, false)) == nullptr);
+    CHECK(add(*d, frag6(w, 16, 16, true, 0x10007, 27, true)) == nullptr);
+    const Reassembled* r = add(*d, frag6(w, 0, 16, true, 0x10007, 27, true));
+    check_whole6(r, w, true);
+    // And the frame parses as the UDP packet it was.
+    wire::InnerInfo in;
+    DropReason why;
+    REQUIRE(wire::parse_inner(r->frame, r->len, r->len, in, why) == wire::Verdict::kPass);
+    CHECK(in.l4_proto == 17);
+    CHECK(in.l4_off == test::kIpv6Payload + 8);
+    CHECK(!(in.flags & kFlagFragment));
+    CHECK(in.end == r->len);
+}
+
+TEST_CASE("defrag: IPv6 datagrams of other identifications, VNIs or families are kept apart", "[flow][defrag]") {
+    auto d = make_defrag();
+    const Pkt w = whole_udp6();
+    CHECK(add(*d, frag6(w, 0, 16, true, 0x10007)) == nullptr);
+    CHECK(add(*d, frag6(w, 16, 32, false, 0x20007)) == nullptr);  // same low 16 bits
+    CHECK(add(*d, frag6(w, 16, 32, false, 0x10007, 28)) == nullptr);
+    // An IPv4 datagram whose addresses and id share the first bytes.
+    const Pkt w4 = whole_udp();
+    CHECK(add(*d, frag(w4, 16, 32, false, 7)) == nullptr);
+    CHECK(d->in_progress() == 4);
+    check_whole6(add(*d, frag6(w, 16, 32, false, 0x10007)), w);
+}
+
+TEST_CASE("defrag: hostile IPv6 fragments are rejected and counted", "[flow][defrag]") {
+    auto d = make_defrag();
+    const Pkt w = whole_udp6();
+    SECTION("ending past 65,535 bytes of fragmentable part") {
+        CHECK(add(*d, frag6_bytes(w, 8191 * 8, "0123456789", false)) == nullptr);
+        CHECK(d->counters().invalid == 1);
+        CHECK(d->in_progress() == 0);
+    }
+    SECTION("zero length") {
+        CHECK(add(*d, frag6_bytes(w, 8, "", true)) == nullptr);
+        CHECK(d->counters().invalid == 1);
+        CHECK(d->in_progress() == 0);
+    }
+    SECTION("a non-last fragment whose length is not a multiple of 8") {
+        CHECK(add(*d, frag6(w, 0, 12, true)) == nullptr);
+        CHECK(d->counters().invalid == 1);
+        CHECK(d->in_progress() == 0);
+        // The same length is fine on the last fragment.
+        CHECK(add(*d, frag6(w, 0, 16, true)) == nullptr);
+        CHECK(add(*d, frag6(w, 16, 16, true)) == nullptr);
+        check_whole6(add(*d, frag6(w, 32, 16, false)), w);
+    }
+    SECTION("a second last fragment with another total; the first total stands") {
+        CHECK(add(*d, frag6(w, 32, 16, false)) == nullptr);
+        CHECK(add(*d, frag6_bytes(w, 48, "01234567", false)) == nullptr);  // total 56
+        CHECK(add(*d, frag6(w, 24, 16, false)) == nullptr);                // total 40
+        CHECK(d->counters().invalid == 2);
+        CHECK(add(*d, frag6(w, 0, 16, true)) == nullptr);
+        check_whole6(add(*d, frag6(w, 16, 16, true)), w);
+    }
+    SECTION("a fragment past a known total") {
+        CHECK(add(*d, frag6(w, 32, 16, false)) == nullptr);
+        CHECK(add(*d, frag6_bytes(w, 40, "0123456789abcdef", true)) == nullptr);
+        CHECK(d->counters().invalid == 1);
+    }
+    SECTION("a fragment whose copy is cut short") {
+        Pkt f = frag6(w, 0, 16, true);
+        f.frame.resize(f.frame.size() - 4);
+        CHECK(add(*d, f) == nullptr);
+        CHECK(d->counters().invalid == 1);
+    }
+    SECTION("no fragment header where the flags say fragment") {
+        Pkt f = frag6(w, 0, 16, true);
+        f.frame[14 + 6] = 60;  // destination options, whose own next header (17) ends the chain
+        CHECK(add(*d, f) == nullptr);
+        CHECK(d->counters().invalid == 1);
+    }
 }

@@ -1,6 +1,6 @@
-// DetectStage with real mbufs: a signature split across two IPv4 fragments
-// fires exactly once, on the reassembled datagram, whose payload the alert
-// carries; the datagram joins the flow of the same 5-tuple's unfragmented
+// DetectStage with real mbufs: a signature split across two IPv4 (or IPv6)
+// fragments fires exactly once, on the reassembled datagram, whose payload
+// the alert carries; the datagram joins the flow of the same 5-tuple's unfragmented
 // packets; lone fragments are not scanned.
 #include <catch2/catch.hpp>
 
@@ -127,4 +127,41 @@ TEST_CASE("DetectStage: the same fragments without their datagram complete fire 
     CHECK(fx.drain().empty());
     CHECK(fx.stat("defrag.fragments") == 2);
     CHECK(fx.stat("defrag.reassembled") == 0);
+}
+
+TEST_CASE("DetectStage: a signature split across two IPv6 fragments fires once, on the reassembled packet",
+          "[eal][runtime][defrag]") {
+    Fixture fx;
+    const std::string payload = "header.....SPLITSIG..trailer";
+    const test::Pkt whole = test::udp6(kCli, kSrv, payload);  // fragmentable part: 8 + 28 bytes
+    fx.run(test::udp6(kCli, kSrv, "hello"));  // the reassembled packet must land in this flow
+    auto first = fx.drain();
+    CHECK(first[2].first == 1);
+    CHECK(first.count(1) == 0);
+
+    // "SPLIT" ends fragment one (bytes 0..24: UDP header + "header.....SPLIT");
+    // the first fragment also carries a hop-by-hop header.
+    const test::Pkt f1 = test::frag6(whole, 0, 24, true, 0xabcd0001, 27, true);
+    const test::Pkt f2 = test::frag6(whole, 24, 12, false, 0xabcd0001);
+    REQUIRE(std::string(f1.frame.end() - 5, f1.frame.end()) == "SPLIT");
+    fx.run(f1);
+    CHECK(fx.drain().empty());  // a lone fragment is not scanned, not even by the IP rule
+    fx.run(f2);
+    auto got = fx.drain();
+    CHECK(got[1].first == 1);
+    CHECK(got[1].second == payload);
+    CHECK(got[2].first == 1);
+    CHECK(got.size() == 2);
+    CHECK(fx.wctr.flows.get() == 1);
+    CHECK(fx.stat("defrag.fragments") == 2);
+    CHECK(fx.stat("defrag.reassembled") == 1);
+    CHECK(fx.stat("defrag.invalid") == 0);
+
+    // The fragments again under another identification: one more alert,
+    // and a lone duplicate fragment fires nothing.
+    fx.run(test::frag6(whole, 24, 12, false, 0xabcd0002));
+    CHECK(fx.drain().empty());
+    fx.run(test::frag6(whole, 0, 24, true, 0xabcd0002));
+    CHECK(fx.drain()[1].first == 1);
+    CHECK(fx.stat("defrag.reassembled") == 2);
 }
