@@ -80,6 +80,21 @@ struct Fixture {
     }
 };
 
+// After the second of two fragments: the split signature (sid 1) and the
+// IP-only rule (sid 2) fired once each, on the whole payload, in the flow
+// the unfragmented packet opened, and nothing was counted invalid.
+void check_fired_once_on_datagram(Fixture& fx, const std::string& payload) {
+    auto got = fx.drain();
+    CHECK(got[1].first == 1);
+    CHECK(got[1].second == payload);
+    CHECK(got[2].first == 1);
+    CHECK(got.size() == 2);
+    CHECK(fx.wctr.flows.get() == 1);
+    CHECK(fx.stat("defrag.fragments") == 2);
+    CHECK(fx.stat("defrag.reassembled") == 1);
+    CHECK(fx.stat("defrag.invalid") == 0);
+}
+
 }  // namespace
 
 TEST_CASE("DetectStage: a signature split across two IPv4 fragments fires once, on the datagram",
@@ -101,15 +116,7 @@ TEST_CASE("DetectStage: a signature split across two IPv4 fragments fires once, 
     fx.run(f2);  // out of order
     CHECK(fx.drain().empty());  // a lone fragment is not scanned, not even by the IP rule
     fx.run(f1);
-    auto got = fx.drain();
-    CHECK(got[1].first == 1);
-    CHECK(got[1].second == payload);
-    CHECK(got[2].first == 1);
-    CHECK(got.size() == 2);
-    CHECK(fx.wctr.flows.get() == 1);
-    CHECK(fx.stat("defrag.fragments") == 2);
-    CHECK(fx.stat("defrag.reassembled") == 1);
-    CHECK(fx.stat("defrag.invalid") == 0);
+    check_fired_once_on_datagram(fx, payload);
 
     // A duplicate of the last fragment starts a datagram that never
     // completes: no alert, and it times out on the idle sweep.
@@ -147,15 +154,7 @@ TEST_CASE("DetectStage: a signature split across two IPv6 fragments fires once, 
     fx.run(f1);
     CHECK(fx.drain().empty());  // a lone fragment is not scanned, not even by the IP rule
     fx.run(f2);
-    auto got = fx.drain();
-    CHECK(got[1].first == 1);
-    CHECK(got[1].second == payload);
-    CHECK(got[2].first == 1);
-    CHECK(got.size() == 2);
-    CHECK(fx.wctr.flows.get() == 1);
-    CHECK(fx.stat("defrag.fragments") == 2);
-    CHECK(fx.stat("defrag.reassembled") == 1);
-    CHECK(fx.stat("defrag.invalid") == 0);
+    check_fired_once_on_datagram(fx, payload);
 
     // The fragments again under another identification: one more alert,
     // and a lone duplicate fragment fires nothing.
