@@ -11,12 +11,15 @@
 #include <cstring>
 #include <string>
 
+#include "wire/parse.hpp"
+
 namespace vtap::flow {
 
 namespace {
 
-uint16_t be16(const uint8_t* p) noexcept { return uint16_t(p[0] << 8 | p[1]); }
-uint32_t be32(const uint8_t* p) noexcept { return uint32_t(be16(p)) << 16 | be16(p + 2); }
+using wire::load_be16;
+using wire::load_be32;
+
 void put_be16(uint8_t* p, uint16_t v) noexcept {
     p[0] = uint8_t(v >> 8);
     p[1] = uint8_t(v);
@@ -24,7 +27,7 @@ void put_be16(uint8_t* p, uint16_t v) noexcept {
 
 uint16_t ipv4_checksum(const uint8_t* ip, uint32_t ihl) noexcept {
     uint32_t sum = 0;
-    for (uint32_t i = 0; i < ihl; i += 2) sum += be16(ip + i);
+    for (uint32_t i = 0; i < ihl; i += 2) sum += load_be16(ip + i);
     while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
     return uint16_t(~sum);
 }
@@ -102,8 +105,8 @@ bool Defrag::parse_ipv4(const uint8_t* frame, uint32_t len, const PktMeta& m, Pi
     if ((m.flags & kFlagPayloadCut) || l3 + 20 > len || l3 > kHeadRoom - 60) return false;
     const uint8_t* ip = frame + l3;
     const uint32_t ihl = (ip[0] & 0x0F) * 4u;
-    const uint32_t ip_len = be16(ip + 2);
-    const uint16_t frag = be16(ip + 6);
+    const uint32_t ip_len = load_be16(ip + 2);
+    const uint16_t frag = load_be16(ip + 6);
     p.more = frag & 0x2000;
     p.off = uint32_t(frag & 0x1FFF) * 8;
     if (ip_len < ihl || l3 + ip_len > len) return false;  // headers checked by decap; the copy must hold the bytes
@@ -114,7 +117,7 @@ bool Defrag::parse_ipv4(const uint8_t* frame, uint32_t len, const PktMeta& m, Pi
     if (n == 0 || ihl + p.end > kMaxIp || l3 + ihl + p.end > kMaxIp) return false;
     std::memcpy(p.key.src, ip + 12, 4);
     std::memcpy(p.key.dst, ip + 16, 4);
-    p.key.id = be16(ip + 4);
+    p.key.id = load_be16(ip + 4);
     p.key.proto = ip[9];
     p.key.version = 4;
     p.data = ip + ihl;
@@ -130,22 +133,22 @@ bool Defrag::parse_ipv6(const uint8_t* frame, uint32_t len, const PktMeta& m, Pi
     const uint32_t l3 = m.l3_off;
     if ((m.flags & kFlagPayloadCut) || l3 + 40 > len) return false;
     const uint8_t* ip = frame + l3;
-    const uint32_t ip_end = l3 + 40 + be16(ip + 4);
+    const uint32_t ip_end = l3 + 40 + load_be16(ip + 4);
     if (ip_end > len) return false;  // the copy must hold the bytes
     uint32_t nh_off = l3 + 6, h = l3 + 40;
     uint8_t proto = ip[6];
     // The same headers and bound as the inner parse's walk.
     for (int i = 0; i < 8 && proto != 44; i++) {
-        if (proto != 0 && proto != 43 && proto != 60 && proto != 51) return false;
+        if (!wire::ipv6_skippable_ext(proto)) return false;
         if (h + 2 > ip_end) return false;
-        const uint32_t hlen = proto == 51 ? (frame[h + 1] + 2u) * 4u : (frame[h + 1] + 1u) * 8u;
+        const uint32_t hlen = wire::ipv6_ext_len(proto, frame + h);
         nh_off = h;
         proto = frame[h];
         h += hlen;
     }
     if (proto != 44 || h + 8 > ip_end || h > kHeadRoom) return false;
     const uint8_t* fh = frame + h;
-    const uint16_t frag = be16(fh + 2);
+    const uint16_t frag = load_be16(fh + 2);
     p.more = frag & 1;
     p.off = frag & 0xFFF8;  // 13-bit offset in 8-byte units, already shifted by 3
     const uint32_t n = ip_end - (h + 8);
@@ -155,7 +158,7 @@ bool Defrag::parse_ipv6(const uint8_t* frame, uint32_t len, const PktMeta& m, Pi
     if (n == 0 || (p.more && n % 8) || p.end > kMaxIp || h + p.end > kMaxIp) return false;
     std::memcpy(p.key.src, ip + 8, 16);
     std::memcpy(p.key.dst, ip + 24, 16);
-    p.key.id = be32(fh + 4);
+    p.key.id = load_be32(fh + 4);
     p.key.version = 6;
     p.data = fh + 8;
     p.head_len = h;
@@ -217,7 +220,7 @@ const Reassembled* Defrag::add(const uint8_t* frame, uint32_t len, const PktMeta
     if (s.key.version == 4) {
         const uint32_t first_ihl = s.head_len - s.meta.l3_off;
         put_be16(h + 2, static_cast<uint16_t>(first_ihl + s.total));
-        put_be16(h + 6, be16(h + 6) & 0xC000);  // keep RF/DF, clear MF and the offset
+        put_be16(h + 6, load_be16(h + 6) & 0xC000);  // keep RF/DF, clear MF and the offset
         put_be16(h + 10, 0);
         put_be16(h + 10, ipv4_checksum(h, first_ihl));
     } else {

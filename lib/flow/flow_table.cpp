@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 
 #include "flow/table_detail.hpp"
+#include "wire/vxlan.hpp"
 
 namespace vtap::flow {
 
@@ -38,7 +39,7 @@ void* alloc_touched(size_t bytes) {
     return p;
 }
 
-uint16_t load_be16(const uint8_t* p) noexcept { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+using wire::load_be16;
 
 // Whether the packet's source is the key's lo endpoint.
 bool src_is_lo(const uint8_t* frame, const PktMeta& m, const shard::FlowKey& k) noexcept {

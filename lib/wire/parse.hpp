@@ -129,6 +129,17 @@ struct InnerInfo {
     uint8_t flags = 0;        // PktFlag bits
 };
 
+// IPv6 extension headers the inner walks step over (RFC 8200 s4): hop-by-hop,
+// routing, destination options, AH. The fragment header (44) is handled
+// apart by each walker.
+inline bool ipv6_skippable_ext(uint8_t proto) noexcept {
+    return proto == 0 || proto == 43 || proto == 60 || proto == 51;
+}
+// Length of such a header from its second byte (AH counts 4-byte units).
+inline uint32_t ipv6_ext_len(uint8_t proto, const uint8_t* hdr) noexcept {
+    return proto == 51 ? (hdr[1] + 2u) * 4u : (hdr[1] + 1u) * 8u;
+}
+
 // L4 header lengths that vtapd parses; 0 = not parsed (payload starts at l4_off).
 inline uint32_t l4_min_len(uint8_t proto) noexcept {
     switch (proto) {
@@ -226,9 +237,9 @@ inline Verdict parse_inner(const uint8_t* f, uint32_t avail, uint32_t len, Inner
         l4 = off + kIpv6HdrLen;
         // Walk the common extension headers (RFC 8200 s4), at most 8 of them.
         for (int i = 0; i < 8; i++) {
-            if (proto == 0 || proto == 43 || proto == 60 || proto == 51) {  // HbH, Routing, DstOpts, AH
+            if (ipv6_skippable_ext(proto)) {
                 if (avail < l4 + 2) { why = need(l4 + 2, avail, len, kCut); return Verdict::kDrop; }
-                const uint32_t hlen = proto == 51 ? (f[l4 + 1] + 2u) * 4u : (f[l4 + 1] + 1u) * 8u;
+                const uint32_t hlen = ipv6_ext_len(proto, f + l4);
                 proto = f[l4];
                 l4 += hlen;
                 in.flags |= kFlagInnerIpOptions;
