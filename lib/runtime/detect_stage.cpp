@@ -226,7 +226,6 @@ void DetectStage::process(rte_mbuf* mb, uint64_t now_ns) noexcept {
         if (r) process_reassembled(*r, now_ns);
         return;
     }
-    if (m.flags & kFlagL4Invalid) ctr_.l4_invalid++;
     process_frame(frame, mb->data_len, m, now_ns);
 }
 
@@ -242,11 +241,11 @@ void DetectStage::process_reassembled(const flow::Reassembled& r, uint64_t now_n
     m.flags &= kFlagVxlanReserved | kFlagUntunneled;
     decap::set_inner_meta(m, in);
     m.flow_hash = shard::flow_hash(r.frame, m);  // the fragments' hash keyed on addresses only
-    if (m.flags & kFlagL4Invalid) ctr_.l4_invalid++;
     process_frame(r.frame, r.len, m, now_ns);
 }
 
 void DetectStage::process_frame(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t now_ns) noexcept {
+    if (m.flags & kFlagL4Invalid) ctr_.l4_invalid++;
     Packet p{};
     p.frame = frame;
     p.len = len;

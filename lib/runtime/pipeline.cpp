@@ -3,8 +3,8 @@
 #include "runtime/pipeline.hpp"
 
 #include <chrono>
-#include <optional>
 #include <cstdio>
+#include <optional>
 #include <thread>
 
 #include <pcap/pcap.h>

@@ -13,7 +13,9 @@ Result<PendingRules> start_loading(const config::DetectConfig& dc) {
     auto set = rules::load_files(dc.rule_files, vars, dc.classification_file);
     if (!set) return std::unexpected(set.error());
     PendingRules p{std::move(*set), {}};
-    p.db = detect::compile_async(p.set.rules, detect::CompileOptions{dc.cache_dir});
+    // The compiler keeps what it needs of each rule; finish_loading() reads
+    // only the set's reports and classifications, so the rules move.
+    p.db = detect::compile_async(std::move(p.set.rules), detect::CompileOptions{dc.cache_dir});
     return p;
 }
 
