@@ -58,14 +58,17 @@ void Defrag::release(uint32_t i) noexcept {
     used_--;
 }
 
+// A used slot older than the timeout is released and counted.
+bool Defrag::reclaim_if_expired(uint32_t i, uint64_t now_ns) noexcept {
+    if (!slots_[i].used || now_ns - slots_[i].first_ns <= cfg_.timeout_ns) return false;
+    ctr_.timeouts++;
+    release(i);
+    return true;
+}
+
 void Defrag::expire(uint64_t now_ns) noexcept {
     if (!used_) return;
-    for (uint32_t i = 0; i < slots_.size(); i++) {
-        if (slots_[i].used && now_ns - slots_[i].first_ns > cfg_.timeout_ns) {
-            ctr_.timeouts++;
-            release(i);
-        }
-    }
+    for (uint32_t i = 0; i < slots_.size(); i++) reclaim_if_expired(i, now_ns);
 }
 
 // A linear scan: fragments are rare and the table small (default 256);
@@ -74,13 +77,7 @@ uint32_t Defrag::find_or_claim(const Key& k, uint64_t now_ns) noexcept {
     uint32_t free_slot = kNoSlot, oldest = kNoSlot;
     for (uint32_t i = 0; i < slots_.size(); i++) {
         Slot& s = slots_[i];
-        if (!s.used) {
-            if (free_slot == kNoSlot) free_slot = i;
-            continue;
-        }
-        if (now_ns - s.first_ns > cfg_.timeout_ns) {  // timed out: reclaim before anything else
-            ctr_.timeouts++;
-            release(i);
+        if (!s.used || reclaim_if_expired(i, now_ns)) {  // free, or timed out: reclaimed first
             if (free_slot == kNoSlot) free_slot = i;
             continue;
         }

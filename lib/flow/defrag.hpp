@@ -122,6 +122,7 @@ private:
     Defrag() = default;
     uint32_t find_or_claim(const Key& k, uint64_t now_ns) noexcept;
     void release(uint32_t i) noexcept;
+    bool reclaim_if_expired(uint32_t i, uint64_t now_ns) noexcept;
     uint8_t* data(uint32_t i) noexcept { return data_.data() + size_t{i} * (kHeadRoom + kMaxIp); }
     uint8_t* bits(uint32_t i) noexcept { return bits_.data() + size_t{i} * (kMaxIp / 8 + 1); }
 
