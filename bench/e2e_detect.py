@@ -13,6 +13,12 @@ reported):
   - vtapd without rules on the same input: what the offline input path
     (net_pcap reading the file, decap, ring) allows, so a vtapd figure near
     it says "bounded by the input", not by detection
+  - the worker core's capacity: worker.bytes over the worker's busy time
+    (worker.busy_cycles / tsc_hz: TSC cycles spent on non-empty bursts, as
+    OVS-DPDK's pmd "processing cycles"), i.e. what the one worker core would
+    take if its input never waited; its ratio to the ceiling compares the
+    core's cost per byte (decap'd frame -> flow -> reassembly -> detection ->
+    alert) with Hyperscan's alone, which the offline input cannot show
   - cold compile (empty cache_dir) and cached start: `vtapd --test-rules`
     wall time and the compile time vtapd prints; the time from exec to
     vtapd's "running" line with a warm cache
@@ -191,7 +197,8 @@ def main():
         for name, vt, cfg, bare in captures:
             r = results.setdefault(name, {"ceil_gbps": [], "ceil_pps": [], "vt_gbps": [], "vt_pps": [], "bare_gbps": [],
                                           "bare_pps": [], "start_s": [], "ratio": [], "vs_bare": [],
-                                          "cand_per_scan": []})
+                                          "cand_per_scan": [], "core_gbps": [], "core_ratio": [],
+                                          "bare_core_gbps": [], "busy": []})
             c = run_ceiling(ceiling, cfg, vt, a.repeat, worker_cpu)
             s, start_s = run_vtapd(vtapd, cfg, os.path.join(work, f"{name}.stats.{t}.json"))
             b, _ = run_vtapd(vtapd, bare, os.path.join(work, f"{name}.norules.stats.{t}.json"))
@@ -203,6 +210,11 @@ def main():
             r["bare_gbps"].append(b["worker.bytes"] * 8 / b["elapsed_s"] / 1e9)
             r["bare_pps"].append(b["worker.packets"] / b["elapsed_s"])
             r["start_s"].append(start_s)
+            busy_s = s["worker.busy_cycles"] / s["tsc_hz"]
+            r["core_gbps"].append(s["worker.bytes"] * 8 / busy_s / 1e9)
+            r["core_ratio"].append(r["core_gbps"][-1] / c["gbps"])
+            r["bare_core_gbps"].append(b["worker.bytes"] * 8 / (b["worker.busy_cycles"] / b["tsc_hz"]) / 1e9)
+            r["busy"].append(busy_s / el)
             r["ratio"].append(vt_gbps / c["gbps"])
             r["vs_bare"].append(vt_gbps / r["bare_gbps"][-1])
             scans = s["detect.packet_scans"] + s["detect.stream_scans"]
@@ -213,6 +225,7 @@ def main():
             print(f"trial {t + 1} {name}: vtapd {vt_gbps:.3f} Gbit/s {vt_pps:,.0f} pps "
                   f"(elapsed {el:.3f} s, start {start_s:.2f} s); ceiling {c['gbps']:.3f} Gbit/s {c['pps']:,.0f} pps "
                   f"(scan {c['scan_s'] * 1e3:.1f} ms); ratio {vt_gbps / c['gbps']:.3f}; no rules {r['bare_gbps'][-1]:.3f} Gbit/s"
+                  f"; worker busy {r['busy'][-1]:.2f}, core {r['core_gbps'][-1]:.3f} Gbit/s = {r['core_ratio'][-1]:.3f} of ceiling"
                   f"; candidates/scan {r['cand_per_scan'][-1]:.1f}; detect.bytes {s['detect.bytes']:,} vs ceiling {scanned:,}"
                   + ("" if same else f"  MISMATCH: ceiling {c['packets']} packets {c['inner_bytes']} B, vtapd "
                                       f"{s['decap.delivered']} packets {s['worker.bytes']} B"))
@@ -231,15 +244,17 @@ def main():
     print(f"## vtapd, 1 worker, all loadable ET Open rules ({summary}), medians of {a.trials} trials")
     print()
     print("| capture | vtapd inner Gbit/s | vtapd pps | ceiling Gbit/s | ceiling pps | ratio to ceiling "
-          "| vtapd, no rules, Gbit/s | ratio to no rules | candidates / scan |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| vtapd, no rules, Gbit/s | ratio to no rules | candidates / scan | worker busy "
+          "| worker core Gbit/s | core ratio to ceiling | worker core, no rules, Gbit/s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     out = {"trials": a.trials, "summary": summary, "captures": {}}
     for name, _, _, _ in captures:
         r = results[name]
         row = {k: median(v) for k, v in r.items() if k != "last"}
         out["captures"][name] = row
         print(f"| {name} | {row['vt_gbps']:.3f} | {row['vt_pps']:,.0f} | {row['ceil_gbps']:.2f} | {row['ceil_pps']:,.0f} "
-              f"| {row['ratio']:.3f} | {row['bare_gbps']:.3f} | {row['vs_bare']:.2f} | {row['cand_per_scan']:.1f} |")
+              f"| {row['ratio']:.3f} | {row['bare_gbps']:.3f} | {row['vs_bare']:.2f} | {row['cand_per_scan']:.1f} "
+              f"| {row['busy']:.2f} | {row['core_gbps']:.3f} | {row['core_ratio']:.3f} | {row['bare_core_gbps']:.3f} |")
     print()
     start = median([x for r in results.values() for x in r["start_s"]])
     print(f"cold compile: {median(cold_ms):.0f} ms (vtapd --test-rules, rules parsed + compiled: {median(cold_wall):.2f} s); "

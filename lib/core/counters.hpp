@@ -40,6 +40,7 @@ struct alignas(kCacheLine) RxCounters {
     Counter untunneled;   // decap.untunneled: frames taken as is (decap.mode ethernet)
     Counter bursts;       // rx.bursts: non-empty polls
     Counter polls;        // rx.polls: all polls, empty included
+    Counter busy_cycles;  // rx.busy_cycles: TSC cycles from a non-empty rx_burst to the burst handed on
     std::array<Counter, kDropReasonCount> drops;
 
     Counter& drop(DropReason r) noexcept { return drops[index(r)]; }
@@ -57,6 +58,11 @@ struct alignas(kCacheLine) WorkerCounters {
     Counter bursts;           // worker.bursts
     Counter flows;            // worker.flows: distinct inner flows first seen here
     Counter flow_table_full;  // worker.flow_table_full: flow not tracked, table at capacity
+    // worker.busy_cycles: TSC cycles spent on non-empty bursts (stage, capture
+    // copy, free), as OVS-DPDK's pmd "processing cycles": busy_cycles / tsc_hz
+    // is the worker core's busy time, and bytes over it what the core could
+    // take if its input never waited. Read once per burst, not per packet.
+    Counter busy_cycles;
 };
 
 }  // namespace vtap

@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include <rte_branch_prediction.h>
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
@@ -25,12 +26,14 @@ inline uint64_t burst_bytes(rte_mbuf* const* pkts, uint16_t n) noexcept {
 
 // The worker's half: account, run the stage, copy for capture, release.
 inline void work_burst(rte_mbuf** pkts, uint16_t n, WorkerPath& w) noexcept {
+    const uint64_t t0 = rte_rdtsc();
     w.ctr.bursts.add();
     w.ctr.packets.add(n);
     w.ctr.bytes.add(burst_bytes(pkts, n));
     w.stage->on_burst(pkts, n, w.ctr);
     if (w.tap) capture::capture_burst(*w.tap, pkts, n, w.cap_ctr);
     rte_pktmbuf_free_bulk(pkts, n);
+    w.ctr.busy_cycles.add(rte_rdtsc() - t0);
 }
 
 // Offline input can wait where a wire cannot: net_pcap reads a frame from
@@ -58,6 +61,7 @@ uint32_t rx_poll_once(RxLcoreCtx& c) noexcept {
         uint16_t n = rte_eth_rx_burst(c.queues[q].port, c.queues[q].queue, pkts, want);
         c.ctr.polls.add();
         if (n == 0) continue;
+        const uint64_t t0 = rte_rdtsc();
         total += n;
         c.ctr.bursts.add();
         c.ctr.packets.add(n);
@@ -69,14 +73,17 @@ uint32_t rx_poll_once(RxLcoreCtx& c) noexcept {
         if (c.exc.ring && c.queues[q].port == c.exc.port) hook.sink = &sink;
         n = decap::decap_burst(pkts, n, *c.decap, c.ctr, hook);
         if (unlikely(sink.n != 0)) exception_burst(sink, c.exc);
-        if (unlikely(n == 0)) continue;
-        shard::hash_burst(pkts, n);
-        if (c.run_to_completion) {
-            c.ctr.delivered.add(n);
-            work_burst(pkts, n, c.rtc);
-        } else {
-            shard::shard_burst(pkts, n, c.targets, c.ctr);
+        if (likely(n != 0)) {
+            shard::hash_burst(pkts, n);
+            if (c.run_to_completion) {
+                c.ctr.delivered.add(n);
+                work_burst(pkts, n, c.rtc);
+            } else {
+                shard::shard_burst(pkts, n, c.targets, c.ctr);
+            }
         }
+        // Run to completion: includes the worker path (also in worker0.busy_cycles).
+        c.ctr.busy_cycles.add(rte_rdtsc() - t0);
     }
     return total;
 }

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include <pcap/pcap.h>
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -521,12 +522,15 @@ StatsSnapshot Pipeline::snapshot() const {
         sum.untunneled.add(c.untunneled.get());
         sum.bursts.add(c.bursts.get());
         sum.polls.add(c.polls.get());
+        sum.busy_cycles.add(c.busy_cycles.get());
         for (size_t r = 0; r < kDropReasonCount; r++) sum.drops[r].add(c.drops[r].get());
     }
     s.add("rx.packets", sum.packets.get());
     s.add("rx.bytes", sum.bytes.get());
     s.add("rx.bursts", sum.bursts.get());
     s.add("rx.polls", sum.polls.get());
+    s.add("rx.busy_cycles", sum.busy_cycles.get());
+    s.add("tsc_hz", rte_get_tsc_hz());
     for (size_t i = 0; i < im.rx.size(); i++) s.add("rx" + std::to_string(i) + ".packets", im.rx[i]->ctr.packets.get());
     s.add("decap.delivered", sum.delivered.get());
     s.add("decap.diverted", sum.diverted.get());
@@ -538,20 +542,22 @@ StatsSnapshot Pipeline::snapshot() const {
 
     // Workers; in run-to-completion mode the RX lcores' own worker paths.
     const auto wp = im.paths();
-    uint64_t pk = 0, by = 0, fl = 0, full = 0;
+    uint64_t pk = 0, by = 0, fl = 0, full = 0, busy = 0;
     for (auto* w : wp)
         pk += w->ctr.packets.get(), by += w->ctr.bytes.get(), fl += w->ctr.flows.get(),
-            full += w->ctr.flow_table_full.get();
+            full += w->ctr.flow_table_full.get(), busy += w->ctr.busy_cycles.get();
     s.add("worker.packets", pk);
     s.add("worker.bytes", by);
     s.add("worker.flows", fl);
     s.add("worker.flow_table_full", full);
+    s.add("worker.busy_cycles", busy);
     for (size_t i = 0; i < wp.size(); i++) {
         const std::string p = "worker" + std::to_string(i) + ".";
         s.add(p + "packets", wp[i]->ctr.packets.get());
         s.add(p + "bytes", wp[i]->ctr.bytes.get());
         s.add(p + "flows", wp[i]->ctr.flows.get());
         s.add(p + "flow_table_full", wp[i]->ctr.flow_table_full.get());
+        s.add(p + "busy_cycles", wp[i]->ctr.busy_cycles.get());
     }
 
     if (im.db) {

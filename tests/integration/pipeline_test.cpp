@@ -119,6 +119,17 @@ TEST_CASE("vtapd lands both directions of every conversation on one worker", "[i
     CHECK(s["worker1.packets"] == 2 * s["worker1.flows"]);
     CHECK(s["worker0.flows"] > 50);  // both workers get a fair share
     CHECK(s["worker1.flows"] > 50);
+
+    // Busy time: counted on both workers, never more than the run lasted.
+    const double hz = s["tsc_hz"];
+    REQUIRE(hz > 0);
+    CHECK(s["worker0.busy_cycles"] > 0);
+    CHECK(s["worker1.busy_cycles"] > 0);
+    CHECK(s["worker.busy_cycles"] == s["worker0.busy_cycles"] + s["worker1.busy_cycles"]);
+    CHECK(s["worker0.busy_cycles"] / hz <= s["elapsed_s"]);
+    CHECK(s["worker1.busy_cycles"] / hz <= s["elapsed_s"]);
+    CHECK(s["rx.busy_cycles"] > 0);
+    CHECK(s["rx.busy_cycles"] / hz <= s["elapsed_s"]);
 }
 
 TEST_CASE("vtapd runs to completion on the RX lcore with zero workers", "[integration]") {
@@ -129,6 +140,9 @@ TEST_CASE("vtapd runs to completion on the RX lcore with zero workers", "[integr
     CHECK(s["decap.delivered"] == 100);
     CHECK(s["worker.flows"] == 50);
     CHECK(s["worker0.packets"] == 100);
+    // The RX lcore's busy time includes its own worker path.
+    CHECK(s["worker0.busy_cycles"] > 0);
+    CHECK(s["rx.busy_cycles"] >= s["worker0.busy_cycles"]);
 }
 
 TEST_CASE("vtapd --pcap overrides the configured ports and exits at end of file", "[integration]") {
