@@ -66,6 +66,7 @@ inline bool num_matches(const rules::NumCheck& c, uint32_t x) noexcept {
         case rules::CmpOp::kGreaterEq: return x >= c.a;
         case rules::CmpOp::kNotEq: return x != c.a;
         case rules::CmpOp::kRange: return x > c.a && x < c.b;
+        case rules::CmpOp::kRangeIncl: return x >= c.a && x <= c.b;
     }
     return false;
 }

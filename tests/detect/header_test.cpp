@@ -43,6 +43,14 @@ TEST_CASE("detect dsize is checked against the packet payload length", "[detect]
     CHECK(e.drain() == Sids{2});
 }
 
+TEST_CASE("detect Snort 3 inclusive ranges (lo<=>hi) take both ends", "[detect]") {
+    Engine e({with(rule(1, {C("ab")}), [](auto& r) { r.dsize = rules::NumCheck{rules::CmpOp::kRangeIncl, 2, 5}; })});
+    CHECK(e.packet("a").empty());
+    CHECK(e.packet("ab") == Sids{1});
+    CHECK(e.packet("abcde") == Sids{1});
+    CHECK(e.packet("abcdef").empty());
+}
+
 TEST_CASE("detect ttl compares the IP TTL", "[detect]") {
     Engine e({with(rule(1), [](auto& r) { r.ttl = rules::NumCheck{rules::CmpOp::kLess, 5}; })});
     PacketInfo p = tcp_info();
