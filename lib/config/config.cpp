@@ -201,7 +201,7 @@ Result<void> read_vars(const MapView& parent, std::string_view key,
 Result<void> parse_detect(const MapView& doc, Config& cfg) {
     MapView m(doc.source(), doc.child("detect"), "detect");
     VTAP_CONFIG_TRY(m.check_keys({"rule_files", "classification_file", "vars", "cache_dir", "packet_alert_max",
-                                  "threshold_entries", "stream_window_bytes", "defrag"}));
+                                  "threshold_entries", "stream_window_bytes", "stream_prealloc", "defrag"}));
     DetectConfig& d = cfg.detect;
     VTAP_CONFIG_TRY(m.read("rule_files", d.rule_files));
     VTAP_CONFIG_TRY(m.read("classification_file", d.classification_file));
@@ -210,6 +210,7 @@ Result<void> parse_detect(const MapView& doc, Config& cfg) {
     VTAP_CONFIG_TRY(m.read("packet_alert_max", d.packet_alert_max, 1, 64));
     VTAP_CONFIG_TRY(m.read("threshold_entries", d.threshold_entries, 8, 1u << 24));
     VTAP_CONFIG_TRY(m.read("stream_window_bytes", d.stream_window_bytes, 256, 65536));
+    VTAP_CONFIG_TRY(m.read("stream_prealloc", d.stream_prealloc, 0, 1u << 20));
     MapView defrag(doc.source(), m.child("defrag"), "detect.defrag");
     VTAP_CONFIG_TRY(defrag.check_keys({"max_datagrams", "timeout_s"}));
     VTAP_CONFIG_TRY(defrag.read("max_datagrams", d.defrag_max_datagrams, 1, 4096));  // flow::DefragConfig

@@ -80,6 +80,11 @@ struct DetectConfig {
     // Stream bytes kept per active TCP direction to confirm a rule against
     // what came before the current chunk (detect::ScannerOptions).
     uint32_t stream_window_bytes = 4096;   // 256..65536
+    // Active TCP directions per worker whose Hyperscan stream state and
+    // window are allocated (and their pages touched) at start, so the worker
+    // neither mallocs nor page-faults for them; more than this allocate when
+    // opened (detect.stream_allocs). ~window + 130 bytes each.
+    uint32_t stream_prealloc = 4096;       // 0..1048576
     // IPv4 and IPv6 reassembly per worker (flow::DefragConfig): datagrams under
     // reassembly at once (~72 KiB each, preallocated) and how long one may
     // wait for its missing fragments, from its first.

@@ -32,6 +32,13 @@ struct ScannerOptions {
     // Closed streams (Hyperscan state + window) kept for reuse, so opening a
     // stream allocates only when more streams are live than ever before.
     uint32_t stream_pool = 4096;
+    // Streams made at create(), before any packet: Hyperscan stream state for
+    // each stream database and a window each, the windows in one slab whose
+    // pages are touched then. Up to this many TCP directions with payload can
+    // be live without the worker calling malloc or taking a page fault for
+    // them; beyond it opening a stream allocates (detect.stream_allocs).
+    // At most stream_pool.
+    uint32_t stream_prealloc = 0;
 };
 
 // Per-worker, single writer. Names as in stats: detect.<field>.
@@ -51,6 +58,7 @@ struct ScanCounters {
     uint64_t streams_opened = 0;
     uint64_t streams_closed = 0;   // streams given back (pooled or freed): active = opened - closed
     uint64_t stream_open_failed = 0;
+    uint64_t stream_allocs = 0;    // opens that found the pool empty and allocated (beyond stream_prealloc)
 };
 
 // Detection state of one TCP direction. Lives in the flow entry; opened and
@@ -140,6 +148,12 @@ private:
     std::vector<uint8_t> confirm_;    // window + chunk, contiguous
     std::vector<hs_stream_t*> free_streams_[2];
     std::vector<uint8_t*> free_windows_;
+    // Windows made at create(): returned to free_windows_, never freed alone.
+    std::unique_ptr<uint8_t[]> window_slab_;
+    size_t window_slab_bytes_ = 0;
+    bool in_slab(const uint8_t* w) const noexcept {
+        return w >= window_slab_.get() && w < window_slab_.get() + window_slab_bytes_;
+    }
     ScanCounters counters_;
 };
 

@@ -312,6 +312,7 @@ void DetectStage::append_stats(const std::string& prefix, StatList& out) const {
     out.emplace_back(prefix + "detect.sink_full", s.sink_full);
     out.emplace_back(prefix + "detect.hs_errors", s.hs_errors);
     out.emplace_back(prefix + "detect.stream_handles_exhausted", ctr_.no_stream_handle);
+    out.emplace_back(prefix + "detect.stream_allocs", s.stream_allocs);
     // Memory, for sizing (issue 5). Workers' values are summed, so only
     // totals here: the flow table (allocated whole at start) and the active
     // streams' Hyperscan state plus confirmation windows.

@@ -286,3 +286,12 @@ TEST_CASE("config reads detect.stream_window_bytes within 256..65536", "[config]
     Error huge = parse_error(kMinimal + "detect:\n  stream_window_bytes: 1000000\n");
     CHECK(huge.what.find("stream_window_bytes") != std::string::npos);
 }
+
+TEST_CASE("config reads detect.stream_prealloc within 0..1048576", "[config]") {
+    CHECK(parse_ok(kMinimal).detect.stream_prealloc == 4096);
+    CHECK(parse_ok(kMinimal + "detect:\n  stream_prealloc: 0\n").detect.stream_prealloc == 0);
+    CHECK(parse_ok(kMinimal + "detect:\n  stream_prealloc: 65536\n").detect.stream_prealloc == 65536);
+    Error huge = parse_error(kMinimal + "detect:\n  stream_prealloc: 2000000\n");
+    CHECK(huge.what.find("stream_prealloc") != std::string::npos);
+    CHECK(huge.where.starts_with("vtapd.yaml:"));
+}

@@ -220,3 +220,67 @@ TEST_CASE("detect a pending anchor's 32-bit end is recovered across a 4 GiB stre
     CHECK(P{1, 0xFFFFF000u}.anchor_end(0x5'0000'0800ull) == 0x4'FFFF'F000ull);
     CHECK(sizeof(StreamHandle) <= 96);  // two per flow slot: part of the per-flow budget
 }
+
+TEST_CASE("detect preallocated streams open without allocating; more than those are counted", "[detect][stream]") {
+    ScannerOptions so;
+    so.stream_pool = 4;
+    so.stream_prealloc = 3;
+    Engine e({rule(1, {C("USER "), C("root").distance(0).within(10)})}, {}, so);
+    StreamHandle h[4];
+    for (auto& s : h) s = e.scanner->open_stream();
+    // A chain across chunks on a preallocated stream: its window works.
+    CHECK(e.stream(h[0], "220 hi\r\nUSER ").empty());
+    CHECK(e.stream(h[0], "root\r\n") == Sids{1});
+    CHECK(e.stream(h[1], "a").empty());
+    CHECK(e.stream(h[2], "b").empty());
+    CHECK(e.scanner->counters().stream_allocs == 0);
+    CHECK(e.stream(h[3], "c").empty());
+    CHECK(e.scanner->counters().stream_allocs == 1);
+    for (auto& s : h) e.scanner->close_stream(s);
+    // All four went back to the pool: the next four reuse them.
+    for (auto& s : h) {
+        s = e.scanner->open_stream();
+        CHECK(e.stream(s, "USER root").size() == 1);
+    }
+    CHECK(e.scanner->counters().stream_allocs == 1);
+    for (auto& s : h) e.scanner->close_stream(s);
+}
+
+TEST_CASE("detect a full window pool keeps the preallocated windows and frees the others", "[detect][stream]") {
+    // Pool room: 1 stream, 2 windows; one window preallocated. Three streams
+    // live at once: the 2nd and 3rd malloc; closing them fills the pool, so
+    // closing the preallocated one must swap it for a malloc'd window (free
+    // of a slab pointer would be an ASan error), and the next opens reuse.
+    ScannerOptions so;
+    so.stream_pool = 1;
+    so.stream_prealloc = 1;
+    Engine e({rule(1, {C("evil")})}, {}, so);
+    StreamHandle h[3];
+    for (auto& s : h) {
+        s = e.scanner->open_stream();
+        CHECK(e.stream(s, "evil") == Sids{1});
+    }
+    CHECK(e.scanner->counters().stream_allocs == 2);
+    e.scanner->close_stream(h[1]);
+    e.scanner->close_stream(h[2]);
+    e.scanner->close_stream(h[0]);
+    for (auto& s : h) {
+        s = e.scanner->open_stream();
+        CHECK(e.stream(s, "more evil") == Sids{1});
+    }
+    // One Hyperscan stream and two windows were pooled: the first reopen takes
+    // no allocation, the other two need a Hyperscan stream each.
+    CHECK(e.scanner->counters().stream_allocs == 4);
+    for (auto& s : h) e.scanner->close_stream(s);
+}
+
+TEST_CASE("detect refuses more preallocated streams than the pool keeps", "[detect][stream]") {
+    auto db = compile({rule(1, {C("x")})}, {});
+    REQUIRE(db.has_value());
+    ScannerOptions so;
+    so.stream_pool = 2;
+    so.stream_prealloc = 3;
+    auto s = Scanner::create(*db, so);
+    REQUIRE_FALSE(s.has_value());
+    CHECK_THAT(s.error().to_string(), Catch::Contains("stream_prealloc (3) exceeds stream_pool (2)"));
+}
