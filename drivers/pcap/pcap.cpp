@@ -21,10 +21,12 @@ Result<void> check(const config::PortConfig& pc) {
     if (p == nullptr) return fail("", cat("pcap_file '", pc.pcap_file, "': ", err));
     int link = pcap_datalink(p);
     pcap_close(p);
-    if (link != DLT_EN10MB)
+    // Raw IP captures are read with decap.mode ip; the pipeline checks that
+    // the mode and the link type agree (runtime::check_pcap_link).
+    if (link != DLT_EN10MB && link != DLT_RAW && link != DLT_IPV4 && link != DLT_IPV6)
         return fail("", cat("pcap_file '", pc.pcap_file, "' has link type ",
                             pcap_datalink_val_to_name(link) ? pcap_datalink_val_to_name(link) : "?",
-                            "; vtapd needs Ethernet (EN10MB) frames"));
+                            "; vtapd reads Ethernet (EN10MB) frames, or raw IP (RAW, IPV4, IPV6) with decap.mode ip"));
     // net_pcap opens one RX queue per rx_pcap argument; several copies of the
     // same file would deliver every frame once per queue.
     if (pc.rx_queues != 1)

@@ -86,12 +86,15 @@ Result<void> parse_decap(const MapView& doc, Config& cfg) {
     MapView m(doc.source(), doc.child("decap"), "decap");
     VTAP_CONFIG_TRY(m.check_keys({"mode", "udp_port", "reserved_bits", "max_inner_frame", "tap_sources", "vnis"}));
     decap::DecapConfig& d = cfg.decap;
-    // mode: vxlan (VTAP copies) or ethernet (plain frames; tap_sources optional and unused).
+    // mode: vxlan (VTAP copies), ethernet (plain frames) or ip (bare IP
+    // packets); tap_sources are optional and unused in the last two.
     std::string mode = "vxlan";
     VTAP_CONFIG_TRY(m.read("mode", mode));
     if (mode == "ethernet") d.mode = decap::DecapMode::kEthernet;
+    else if (mode == "ip") d.mode = decap::DecapMode::kIp;
     else if (mode != "vxlan")
-        return m.fail_at("mode", "'decap.mode' is '" + mode + "'; use vxlan (VTAP copies) or ethernet (plain frames)");
+        return m.fail_at("mode", "'decap.mode' is '" + mode +
+                                     "'; use vxlan (VTAP copies), ethernet (plain frames) or ip (bare IP packets)");
     VTAP_CONFIG_TRY(m.read("udp_port", d.udp_port, 1, 65535));
 
     std::string rb = "permissive";

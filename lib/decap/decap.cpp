@@ -5,6 +5,8 @@
 // freed with one rte_pktmbuf_free_bulk at the end.
 #include "decap/decap.hpp"
 
+#include <cstring>
+
 #include <rte_branch_prediction.h>
 #include <rte_byteorder.h>
 #include <rte_mbuf.h>
@@ -102,13 +104,38 @@ uint16_t outer_stage(rte_mbuf** pkts, uint16_t n, const DecapConfig& cfg, RxCoun
     return kept;
 }
 
-// decap.mode ethernet: the frame is the traffic. Only the size bound of the
-// VXLAN path applies; the tap fields stay zero.
+// decap.mode ip: gives a bare IP packet the Ethernet header the inner parse
+// starts from, in the headroom (no copy of the packet). False: dropped.
+inline bool add_ethernet(rte_mbuf* m, RxCounters& ctr, Dropped& dropped) noexcept {
+    if (unlikely(m->data_len == 0)) {
+        drop(m, DropReason::kInnerTruncated, ctr, dropped, {});
+        return false;
+    }
+    const uint8_t version = rte_pktmbuf_mtod(m, const uint8_t*)[0] >> 4;
+    if (unlikely(version != 4 && version != 6)) {
+        drop(m, DropReason::kInnerBadIpHeader, ctr, dropped, {});
+        return false;
+    }
+    auto* eth = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, wire::kEthHdrLen));
+    if (unlikely(eth == nullptr)) {
+        drop(m, DropReason::kNoHeadroom, ctr, dropped, {});
+        return false;
+    }
+    std::memset(eth, 0, 12);
+    eth[12] = version == 4 ? 0x08 : 0x86;
+    eth[13] = version == 4 ? 0x00 : 0xdd;
+    return true;
+}
+
+// decap.mode ethernet and ip: the frame is the traffic. Only the size bound
+// of the VXLAN path applies (to the frame with its Ethernet header); the tap
+// fields stay zero.
 uint16_t plain_stage(rte_mbuf** pkts, uint16_t n, const DecapConfig& cfg, RxCounters& ctr,
                      Dropped& dropped) noexcept {
     uint16_t kept = 0;
     for (uint16_t i = 0; i < n; i++) {
         rte_mbuf* m = pkts[i];
+        if (cfg.mode == DecapMode::kIp && !add_ethernet(m, ctr, dropped)) continue;
         if (unlikely(m->pkt_len > cfg.max_inner_frame)) {
             drop(m, DropReason::kInnerOversize, ctr, dropped, {});
             continue;
@@ -162,8 +189,8 @@ uint16_t inner_stage(rte_mbuf** pkts, uint16_t n, RxCounters& ctr, Dropped& drop
 uint16_t decap_burst(rte_mbuf** pkts, uint16_t n, const DecapConfig& cfg, RxCounters& ctr,
                      ExceptionHook exc) noexcept {
     Dropped dropped;
-    uint16_t kept = cfg.mode == DecapMode::kEthernet ? plain_stage(pkts, n, cfg, ctr, dropped)
-                                                     : outer_stage(pkts, n, cfg, ctr, dropped, exc);
+    uint16_t kept = cfg.mode != DecapMode::kVxlan ? plain_stage(pkts, n, cfg, ctr, dropped)
+                                                  : outer_stage(pkts, n, cfg, ctr, dropped, exc);
     kept = inner_stage(pkts, kept, ctr, dropped);
     if (dropped.n) rte_pktmbuf_free_bulk(dropped.pkts, dropped.n);
     return kept;

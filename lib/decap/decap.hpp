@@ -38,8 +38,13 @@ enum class ReservedBits : uint8_t {
 // vxlan: frames are VTAP copies (outer Eth/IPv4/UDP/VXLAN) to validate and
 // strip. ethernet: frames are the traffic itself (a SPAN port, an original
 // capture): no outer header, tap_src/tap_dst/vni are zero and
-// kFlagUntunneled is set; the inner parse is the same.
-enum class DecapMode : uint8_t { kVxlan, kEthernet };
+// kFlagUntunneled is set; the inner parse is the same. ip: as ethernet, but
+// each frame is a bare IPv4 or IPv6 packet (raw-IP captures: link types
+// RAW, IPV4, IPV6; tun devices): decap writes an Ethernet header (zero MACs,
+// EtherType from the IP version) into the mbuf headroom, so every later
+// stage, the decapsulated capture included, sees Ethernet as in the other
+// modes.
+enum class DecapMode : uint8_t { kVxlan, kEthernet, kIp };
 
 // Immutable data-path view of the decap settings; built by the control path
 // (config) once, read by every RX lcore.

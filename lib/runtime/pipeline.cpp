@@ -102,6 +102,26 @@ Result<uint64_t> count_pcap_frames(const std::string& path) {
     return n;
 }
 
+// The decap mode must match what the capture holds: Ethernet frames for
+// vxlan and ethernet, bare IP packets for ip. Otherwise every frame would be
+// dropped as malformed, which says nothing about the real mistake.
+Result<void> check_pcap_link(const std::string& path, decap::DecapMode mode) {
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t* p = pcap_open_offline(path.c_str(), err);
+    if (!p) return fail(path, std::string("cannot open capture: ") + err);
+    const int link = pcap_datalink(p);
+    pcap_close(p);
+    const bool raw = link == DLT_RAW || link == DLT_IPV4 || link == DLT_IPV6;
+    const char* name = pcap_datalink_val_to_name(link) ? pcap_datalink_val_to_name(link) : "?";
+    if (raw && mode != decap::DecapMode::kIp)
+        return fail(path, std::string("capture holds raw IP packets (link type ") + name +
+                              "): read it with decap.mode: ip");
+    if (!raw && mode == decap::DecapMode::kIp)
+        return fail(path, std::string("decap.mode is ip but the capture has link type ") + name +
+                              "; use decap.mode ethernet or vxlan for Ethernet frames");
+    return {};
+}
+
 Result<void> make_rings(Pipeline::Impl& im, int socket) {
     const auto& p = im.cfg.pipeline;
     // One producer per ring when there is one RX lcore: the cheaper SP path.
@@ -244,6 +264,8 @@ Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::st
     const auto& pc = im->cfg.pipeline;
 
     for (const auto& port : cfg.ports) {
+        if (port.driver == "pcap")
+            if (auto ok = check_pcap_link(port.pcap_file, cfg.decap.mode); !ok) return std::unexpected(ok.error());
         if (port.driver == "pcap" && !port.infinite_rx) {
             auto n = count_pcap_frames(port.pcap_file);
             if (!n) return std::unexpected(n.error());

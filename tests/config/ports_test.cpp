@@ -246,7 +246,9 @@ TEST_CASE("config reads decap.mode; ethernet needs no tap sources and other mode
     CHECK(parse_ok(with_decap("  mode: ethernet\n  tap_sources: [10.0.0.0/8]\n")).decap.n_sources == 1);
     Error bad = parse_error(with_decap("  mode: geneve\n  tap_sources: [10.0.0.0/8]\n"));
     CHECK(bad.where == "vtapd.yaml:4:9");
-    CHECK(bad.what == "'decap.mode' is 'geneve'; use vxlan (VTAP copies) or ethernet (plain frames)");
+    CHECK(bad.what ==
+          "'decap.mode' is 'geneve'; use vxlan (VTAP copies), ethernet (plain frames) or ip (bare IP packets)");
+    CHECK(parse_ok(with_decap("  mode: ip\n")).decap.mode == decap::DecapMode::kIp);
 }
 
 TEST_CASE("config reads detect.packet_alert_max and detect.threshold_entries within their ranges", "[config]") {

@@ -260,3 +260,55 @@ TEST_CASE("decap in ethernet mode takes plain frames as they are, with zero tap 
     CHECK(small->ctr.drop(DropReason::kInnerOversize).get() == 1);
     CHECK(small->ctr.untunneled.get() == 0);
 }
+
+TEST_CASE("decap in ip mode gives bare IPv4 and IPv6 packets an Ethernet header and drops what is not IP",
+          "[decap][eal]") {
+    decap::DecapConfig cfg;
+    cfg.mode = decap::DecapMode::kIp;
+    auto v4 = inner_frame({.payload = 100, .pad = 0});
+    auto v6 = inner_frame({.ipv6 = true, .payload = 30, .pad = 0});
+    const std::vector<uint8_t> bare4(v4.begin() + 14, v4.end());
+    const std::vector<uint8_t> bare6(v6.begin() + 14, v6.end());
+    std::vector<uint8_t> not_ip = bare4;
+    not_ip[0] = 0x55;  // version 5
+    auto r = run({bare4, bare6, not_ip, {}}, cfg);
+    REQUIRE(r->out.size() == 2);
+    CHECK(r->ctr.untunneled.get() == 2);
+    CHECK(r->ctr.drop(DropReason::kInnerBadIpHeader).get() == 1);
+    CHECK(r->ctr.drop(DropReason::kInnerTruncated).get() == 1);
+    // The frame now starts with zero MACs and the EtherType of its version,
+    // then the packet byte for byte.
+    std::vector<uint8_t> want4(12, 0);
+    want4.insert(want4.end(), {0x08, 0x00});
+    want4.insert(want4.end(), bare4.begin(), bare4.end());
+    CHECK(mbuf_bytes(r->out[0]) == want4);
+    std::vector<uint8_t> want6(12, 0);
+    want6.insert(want6.end(), {0x86, 0xdd});
+    want6.insert(want6.end(), bare6.begin(), bare6.end());
+    CHECK(mbuf_bytes(r->out[1]) == want6);
+    const PktMeta& m0 = pkt_meta(r->out[0]);
+    CHECK(m0.flags == (kFlagUntunneled | kFlagL4Header));
+    CHECK(m0.l3_off == 14);
+    CHECK(m0.payload_off == 54);
+    CHECK(pkt_meta(r->out[1]).l3_off == 14);
+    free_all(*r);
+
+    // max_inner_frame bounds the frame with its Ethernet header.
+    cfg.max_inner_frame = static_cast<uint16_t>(bare4.size() + 13);
+    auto big = run({bare4}, cfg);
+    CHECK(big->out.empty());
+    CHECK(big->ctr.drop(DropReason::kInnerOversize).get() == 1);
+
+    // A PMD that left no headroom: counted, not written before the buffer.
+    const unsigned before = rte_mempool_avail_count(pool());
+    rte_mbuf* m = rte_pktmbuf_alloc(pool());
+    REQUIRE(m != nullptr);
+    m->data_off = 0;
+    auto* dst = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(bare4.size())));
+    REQUIRE(dst != nullptr);
+    std::memcpy(dst, bare4.data(), bare4.size());
+    RxCounters ctr;
+    CHECK(decap::decap_burst(&m, 1, cfg, ctr) == 0);
+    CHECK(ctr.drop(DropReason::kNoHeadroom).get() == 1);
+    CHECK(rte_mempool_avail_count(pool()) == before);
+}

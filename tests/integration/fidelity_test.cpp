@@ -131,7 +131,7 @@ Outcome run_test(const std::string& name, const YAML::Node& entry, Copy copy) {
         o.note = "expected_alerts.json: " + std::string(e.what());
         return o;
     }
-    std::string pcap;
+    std::string pcap, encap;
     if (copy == Copy::kVxlan) {
         pcap = vxlan_capture(dir + "/vxlan");
         if (pcap.empty()) {
@@ -139,11 +139,11 @@ Outcome run_test(const std::string& name, const YAML::Node& entry, Copy copy) {
             return o;
         }
     } else {
-        // decap.mode ethernet reads Ethernet frames; raw-IP captures have none.
-        const std::string encap = entry["pcap_encap"].as<std::string>("ether");
-        if (encap != "ether") {
+        // decap.mode ethernet reads Ethernet frames, decap.mode ip raw-IP ones.
+        encap = entry["pcap_encap"].as<std::string>("ether");
+        if (encap != "ether" && encap != "rawip" && encap != "rawip4" && encap != "rawip6") {
             o.verdict = Verdict::kUnsupported;
-            o.note = "original capture is " + encap + ", not Ethernet";
+            o.note = "original capture is " + encap + ", neither Ethernet nor raw IP";
             return o;
         }
         pcap = dir + "/" + entry["pcap"].as<std::string>();
@@ -157,7 +157,7 @@ Outcome run_test(const std::string& name, const YAML::Node& entry, Copy copy) {
     vc.ports = pcap_port_yaml(pcap);
     vc.tap_sources = "[0.0.0.0/0]";
     vc.mempool = "  mbufs: 4095\n";
-    if (copy == Copy::kOriginal) vc.decap = "  mode: ethernet\n";
+    if (copy == Copy::kOriginal) vc.decap = encap == "ether" ? "  mode: ethernet\n" : "  mode: ip\n";
     const unsigned max_alerts = entry["has_suricata_yaml"].as<bool>(false) ? packet_alert_max(dir) : 0;
     vc.extra = "detect:\n  rule_files: ['" + rules + "']\n" +
                (max_alerts ? "  packet_alert_max: " + std::to_string(max_alerts) + "\n" : "") +
