@@ -145,6 +145,55 @@ TEST_CASE("vtapd runs to completion on the RX lcore with zero workers", "[integr
     CHECK(s["rx.busy_cycles"] >= s["worker0.busy_cycles"]);
 }
 
+TEST_CASE("vtapd reads a raw-IP capture with decap.mode ip and refuses a mode that disagrees with it",
+          "[integration]") {
+    TempDir dir;
+    std::vector<std::vector<uint8_t>> raw;
+    for (unsigned i = 0; i < 10; i++) {
+        auto f = inner_frame({.ipv6 = i % 2 == 1, .sport = static_cast<uint16_t>(30000 + i), .payload = 40});
+        raw.emplace_back(f.begin() + 14, f.end());
+    }
+    write_pcap(dir / "raw.pcap", raw, DLT_RAW);
+    const std::string vxlan_cfg = write_config(dir, pcap_port(dir / "raw.pcap"), 1);
+
+    // The default mode (vxlan) would drop every frame as malformed: refused,
+    // naming the file and the mode to use.
+    auto refused = run_cmd(kVtapd + " -c " + vxlan_cfg);
+    INFO(refused.text);
+    CHECK(refused.status != 0);
+    CHECK(refused.text.find(dir / "raw.pcap") != std::string::npos);
+    CHECK(refused.text.find("raw IP packets (link type RAW): read it with decap.mode: ip") != std::string::npos);
+
+    std::string text;
+    {
+        std::ifstream in(vxlan_cfg);
+        text.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    const auto at = text.find("decap:\n");
+    REQUIRE(at != std::string::npos);
+    text.insert(at + 7, "  mode: ip\n");
+    const std::string ip_cfg = dir / "ip.yaml";
+    std::ofstream(ip_cfg) << text;
+    auto s = run_vtapd(dir, ip_cfg);
+    require_accounting(s);
+    CHECK(s["decap.delivered"] == 10);
+    CHECK(s["decap.untunneled"] == 10);
+    CHECK(s["worker.flows"] == 10);
+    CHECK(s["drops.total"] == 0);
+
+    // And an Ethernet capture under mode ip is refused the other way round.
+    write_pcap(dir / "eth.pcap", conversations(2));
+    std::string eth_text = text;
+    const auto f = eth_text.find(dir / "raw.pcap");
+    REQUIRE(f != std::string::npos);
+    eth_text.replace(f, (dir / "raw.pcap").size(), dir / "eth.pcap");
+    std::ofstream(dir / "eth.yaml") << eth_text;
+    auto wrong = run_cmd(kVtapd + " -c " + dir / "eth.yaml");
+    INFO(wrong.text);
+    CHECK(wrong.status != 0);
+    CHECK(wrong.text.find("decap.mode is ip but the capture has link type EN10MB") != std::string::npos);
+}
+
 TEST_CASE("vtapd --pcap overrides the configured ports and exits at end of file", "[integration]") {
     TempDir dir;
     write_pcap(dir / "conv.pcap", conversations(10));

@@ -13,8 +13,9 @@
 
 namespace vtap::test {
 
-inline void write_pcap(const std::string& path, const std::vector<std::vector<uint8_t>>& frames) {
-    pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
+inline void write_pcap(const std::string& path, const std::vector<std::vector<uint8_t>>& frames,
+                       int link_type = DLT_EN10MB) {
+    pcap_t* dead = pcap_open_dead(link_type, 65535);
     pcap_dumper_t* d = pcap_dump_open(dead, path.c_str());
     if (!d) {
         std::string err = pcap_geterr(dead);
