@@ -137,6 +137,13 @@ public:
             u(static_cast<uint8_t>(r.flags->modifier));
         }
         b(r.noalert);
+        u(r.flowbits.size());
+        for (const auto& fb : r.flowbits) {
+            u(static_cast<uint8_t>(fb.cmd));
+            b(fb.any);
+            u(fb.names.size());
+            for (const auto& n : fb.names) str(n);
+        }
         str(r.loc.file);  // errors name the file and line, so they are part of what we cache
         u(r.loc.line);
     }

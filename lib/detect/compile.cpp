@@ -127,6 +127,9 @@ public:
 
         for (const auto& rule : in) {
             auto lowered = lower_rule(rule);
+            if (lowered) {
+                if (auto ok = resolve_flowbits(rule, *lowered); !ok) lowered = std::unexpected(ok.error());
+            }
             if (!lowered) {
                 st.rejected.push_back(lowered.error());
                 continue;
@@ -145,6 +148,8 @@ public:
             for (GroupId g : groups_of(cr)) members_[static_cast<size_t>(g)].push_back(static_cast<uint32_t>(db->rules_.size() - 1));
         }
         st.rules_compiled = static_cast<uint32_t>(db->rules_.size());
+        st.flowbit_names = static_cast<uint32_t>(flowbit_ids_.size());
+        for (const auto& r : db->rules_) st.flowbit_check_rules += !r.flowbit_checks.empty();
         st.rules_rejected = static_cast<uint32_t>(st.rejected.size());
 
         bool loaded = false;
@@ -325,6 +330,26 @@ private:
     }
 
     std::vector<Anchor> anchors_;
+    std::map<std::string, uint16_t, std::less<>> flowbit_ids_;  // name -> id, ids from 0 in order of first use
+
+    // Names -> ids, shared by every rule of the set (a bit one rule sets is
+    // the bit another tests). Checks and actions split, each in rule order.
+    Result<void> resolve_flowbits(const rules::Rule& rule, CompiledRule& c) {
+        for (const rules::Flowbit& fb : rule.flowbits) {
+            FlowbitOp op{fb.cmd, fb.any, {}};
+            for (const std::string& name : fb.names) {
+                auto it = flowbit_ids_.find(name);
+                if (it == flowbit_ids_.end()) {
+                    if (flowbit_ids_.size() > UINT16_MAX)
+                        return fail(rule_where(rule), "more than 65536 flowbit names in the rule set");
+                    it = flowbit_ids_.emplace(name, static_cast<uint16_t>(flowbit_ids_.size())).first;
+                }
+                op.ids.push_back(it->second);
+            }
+            (fb.is_check() ? c.flowbit_checks : c.flowbit_actions).push_back(std::move(op));
+        }
+        return {};
+    }
     std::array<std::vector<uint32_t>, kGroupCount> members_;
     std::array<std::set<uint32_t>, kGroupCount> demoted_;
     std::array<uint64_t, kGroupCount> pattern_hash_{};

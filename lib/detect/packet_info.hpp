@@ -28,6 +28,8 @@ inline constexpr uint8_t kProtoTcp = 6;
 inline constexpr uint8_t kProtoUdp = 17;
 inline constexpr uint8_t kProtoIcmpV6 = 58;
 
+struct FlowBits;  // detect/flowbits.hpp
+
 struct PacketInfo {
     IpAddr src, dst;
     uint16_t src_port = 0, dst_port = 0;  // host order; 0 when the protocol has none
@@ -45,6 +47,10 @@ struct PacketInfo {
     bool stream_added = false;
     uint16_t dsize = 0;                   // this packet's payload length (dsize is packet-level)
     uint64_t ts_ns = 0;                   // packet timestamp, passed through to matches
+    // The flow's flowbits (null without a flow): isset/isnotset read them,
+    // a matching rule's set/unset/toggle write them at once, so a rule later
+    // in the same packet sees the change (Suricata orders setters first).
+    FlowBits* flowbits = nullptr;
 };
 
 // One confirmed rule match. rule indexes Database::rules().

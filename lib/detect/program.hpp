@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "detect/flowbits.hpp"
 #include "rules/rule.hpp"
 
 struct pcre2_real_code_8;
@@ -81,6 +82,9 @@ struct CompiledRule {
     std::optional<rules::NumCheck> dsize, ttl, itype, icode;
     std::optional<rules::TcpFlags> flags;
     bool noalert = false;
+    // flowbits, ids assigned by compile(): checks are part of the match,
+    // actions run once the rule has matched (alerting or not).
+    std::vector<FlowbitOp> flowbit_checks, flowbit_actions;
 
     std::vector<Op> ops;
     // Some op pins a position (positive content/pcre, byte_*). In stream mode

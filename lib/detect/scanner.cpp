@@ -181,10 +181,12 @@ int Scanner::on_match(unsigned id, unsigned long long, unsigned long long to, un
     return 0;  // keep scanning
 }
 
-void Scanner::push(uint32_t rule, bool from_stream, MatchSink& sink) noexcept {
+void Scanner::push(uint32_t rule, bool from_stream, const PacketInfo& info, MatchSink& sink) noexcept {
     const CompiledRule& r = db_->rules()[rule];
     ++counters_.matches;
-    if (r.noalert) return;  // matched, but says nothing (no flowbits yet to make that useful)
+    // Post-match: flowbits change whether or not the rule alerts.
+    if (!r.flowbit_actions.empty()) counters_.flowbits_full += apply_flowbit_actions(r.flowbit_actions, info.flowbits);
+    if (r.noalert) return;  // matched, but says nothing
     if (!sink.push(Match{rule, r.sid, r.gid, r.rev, from_stream})) ++counters_.sink_full;
 }
 
@@ -207,14 +209,20 @@ uint32_t Scanner::scan_packet(const PacketInfo& info, std::span<const uint8_t> p
 
     uint32_t fired = 0;
     const InspectInput in{payload, 0, 0};
-    for (uint32_t i = 0; i < ncand_; ++i) {
-        const CompiledRule& rule = db_->rules()[cand_[i]];
-        if (!header_matches(rule, info, true)) continue;
-        ++counters_.header_passed;
-        const bool conclusive = rule.anchor_conclusive && cand_end_[i] != 0;
-        if (!conclusive && !inspect_payload(rule, in, inspect_)) continue;
-        push(cand_[i], false, sink);
-        ++fired;
+    // Rules testing flowbits go last, so they see what this scan's other
+    // matches set (Suricata orders flowbit setters before readers).
+    for (uint32_t pass = 0; pass < confirm_passes(); ++pass) {
+        for (uint32_t i = 0; i < ncand_; ++i) {
+            const CompiledRule& rule = db_->rules()[cand_[i]];
+            if (rule.flowbit_checks.empty() == (pass == 1)) continue;
+            if (!header_matches(rule, info, true)) continue;
+            ++counters_.header_passed;
+            if (pass == 1 && !flowbit_checks_pass(rule.flowbit_checks, info.flowbits)) continue;
+            const bool conclusive = rule.anchor_conclusive && cand_end_[i] != 0;
+            if (!conclusive && !inspect_payload(rule, in, inspect_)) continue;
+            push(cand_[i], false, info, sink);
+            ++fired;
+        }
     }
     return fired;
 }
@@ -355,30 +363,35 @@ uint32_t Scanner::scan_stream(StreamHandle& h, std::span<const uint8_t> data, co
         } else {
             ++counters_.chunk_too_big;
         }
-        for (uint32_t i = 0; i < ncand_; ++i) {
-            const uint32_t r = cand_[i];
-            const CompiledRule& rule = db_->rules()[r];
-            bool hit = header_matches(rule, info, false);
-            // An anchor that ends in this chunk and is the whole rule is a fresh match.
-            const bool conclusive = rule.anchor_conclusive && cand_end_[i] > h.offset;
-            if (hit) {
-                ++counters_.header_passed;
-                // A rule re-tried for an anchor in an earlier chunk: skip the
-                // window-wide search when the new bytes cannot complete it.
-                const bool retried = cand_end_[i] != 0 && cand_end_[i] <= h.offset;
-                if (retried && !may_match_fresh(rule, in)) {
-                    ++counters_.retries_skipped;
-                    hit = false;
-                } else {
-                    hit = conclusive || inspect_payload(rule, in, inspect_);
+        for (uint32_t pass = 0; pass < confirm_passes(); ++pass) {  // flowbit readers last, as in scan_packet
+            for (uint32_t i = 0; i < ncand_; ++i) {
+                const uint32_t r = cand_[i];
+                const CompiledRule& rule = db_->rules()[r];
+                if (rule.flowbit_checks.empty() == (pass == 1)) continue;
+                bool hit = header_matches(rule, info, false);
+                // An anchor that ends in this chunk and is the whole rule is a fresh match.
+                const bool conclusive = rule.anchor_conclusive && cand_end_[i] > h.offset;
+                if (hit) {
+                    ++counters_.header_passed;
+                    // A rule re-tried for an anchor in an earlier chunk: skip the
+                    // window-wide search when the new bytes cannot complete it.
+                    const bool retried = cand_end_[i] != 0 && cand_end_[i] <= h.offset;
+                    if (retried && !may_match_fresh(rule, in)) {
+                        ++counters_.retries_skipped;
+                        hit = false;
+                    } else if (pass == 1 && !flowbit_checks_pass(rule.flowbit_checks, info.flowbits)) {
+                        hit = false;  // kept pending: a later chunk may find the bit set
+                    } else {
+                        hit = conclusive || inspect_payload(rule, in, inspect_);
+                    }
                 }
-            }
-            if (hit) {
-                forget(h, r);
-                push(r, true, sink);
-                ++fired;
-            } else if (cand_end_[i] != 0 && !conclusive) {
-                remember(h, r, cand_end_[i], h.offset + data.size());
+                if (hit) {
+                    forget(h, r);
+                    push(r, true, info, sink);
+                    ++fired;
+                } else if (cand_end_[i] != 0 && !conclusive) {
+                    remember(h, r, cand_end_[i], h.offset + data.size());
+                }
             }
         }
     }

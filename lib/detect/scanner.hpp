@@ -59,6 +59,7 @@ struct ScanCounters {
     uint64_t streams_closed = 0;   // streams given back (pooled or freed): active = opened - closed
     uint64_t stream_open_failed = 0;
     uint64_t stream_allocs = 0;    // opens that found the pool empty and allocated (beyond stream_prealloc)
+    uint64_t flowbits_full = 0;    // flowbit sets refused: the flow already holds FlowBits::kMax bits
 };
 
 // Detection state of one TCP direction. Lives in the flow entry; opened and
@@ -130,7 +131,9 @@ private:
     bool start_stream(StreamHandle& h, const PacketInfo& info) noexcept;
     void remember(StreamHandle& h, uint32_t rule, uint64_t anchor_end, uint64_t chunk_end) noexcept;
     static void forget(StreamHandle& h, uint32_t rule) noexcept;
-    void push(uint32_t rule, bool from_stream, MatchSink& sink) noexcept;
+    void push(uint32_t rule, bool from_stream, const PacketInfo& info, MatchSink& sink) noexcept;
+    // 2 when some rule tests flowbits: those are confirmed in a second pass.
+    uint32_t confirm_passes() const noexcept { return db_->stats().flowbit_check_rules ? 2 : 1; }
 
     static int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned flags, void* ctx);
 

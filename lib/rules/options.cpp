@@ -161,12 +161,50 @@ Outcome kw_flow(RuleCtx& ctx, const Option& o) {
     return Outcome::ok();
 }
 
+// flowbits:noalert | flowbits:<cmd>,<name>[|<name>...] as Suricata reads
+// it: '|' lists any-of names for isset/isnotset; '&' is part of a name (ET's
+// `set,a&b` sets one bit called "a&b" in Suricata too). Snort's groups (a
+// third field), setx and reset are not supported: the rule is skipped whole.
 Outcome kw_flowbits(RuleCtx& ctx, const Option& o) {
-    if (o.has_value && trim(o.value) == "noalert") {
+    if (!o.has_value) return Outcome::error("flowbits needs a value");
+    const auto items = split_commas(o.value);
+    if (items.size() == 1 && items[0] == "noalert") {
         ctx.rule.noalert = true;
         return Outcome::ok();
     }
-    return Outcome::skip("unsupported keyword 'flowbits'");
+    using Cmd = Flowbit::Cmd;
+    static const std::pair<std::string_view, Cmd> kCmds[] = {{"set", Cmd::kSet},     {"unset", Cmd::kUnset},
+                                                             {"toggle", Cmd::kToggle}, {"isset", Cmd::kIsSet},
+                                                             {"isnotset", Cmd::kIsNotSet}};
+    const auto* cmd = std::find_if(std::begin(kCmds), std::end(kCmds), [&](const auto& c) { return c.first == items[0]; });
+    if (cmd == std::end(kCmds)) {
+        if (items[0] == "setx" || items[0] == "reset") return Outcome::skip("flowbits " + quote(items[0]));
+        return Outcome::error("unknown flowbits command " + quote(items[0]));
+    }
+    Flowbit fb;
+    fb.cmd = cmd->second;
+    if (items.size() < 2 || items[1].empty()) return Outcome::error("flowbits " + quote(items[0]) + " needs a name");
+    if (items.size() > 2) return Outcome::skip("flowbits groups");
+    const std::string_view names = items[1];
+    fb.any = names.find('|') != std::string_view::npos;
+    if (fb.any && !fb.is_check()) return Outcome::skip("flowbits " + quote(items[0]) + " with '|'");
+    for (std::string_view rest = names;;) {
+        const auto at = rest.find('|');
+        const std::string_view name = trim(rest.substr(0, at));
+        if (name.empty() || std::any_of(name.begin(), name.end(), is_space))
+            return Outcome::error("flowbits name " + quote(name) + " is empty or has spaces");
+        fb.names.emplace_back(name);
+        if (at == std::string_view::npos) break;
+        rest.remove_prefix(at + 1);
+    }
+    // Suricata refuses a rule that can never match.
+    for (const Flowbit& other : ctx.rule.flowbits) {
+        if (!other.is_check() || !fb.is_check() || other.cmd == fb.cmd || other.any || fb.any) continue;
+        if (other.names[0] == fb.names[0])
+            return Outcome::error("flowbits isset and isnotset of " + quote(fb.names[0]) + " together never match");
+    }
+    ctx.rule.flowbits.push_back(std::move(fb));
+    return Outcome::ok();
 }
 
 Outcome kw_noalert(RuleCtx& ctx, const Option& o) {

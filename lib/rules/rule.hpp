@@ -154,6 +154,17 @@ struct Threshold {
     uint32_t seconds = 60;
 };
 
+// flowbits: one per keyword, in rule order. Set/unset/toggle are done when
+// the rule matches (Suricata's post-match list); isset/isnotset are
+// conditions of the match. names: one, or several joined by '&' (all of
+// them: set, unset, toggle, isset) or '|' (any of them: isset).
+struct Flowbit {
+    enum class Cmd : uint8_t { kSet, kUnset, kToggle, kIsSet, kIsNotSet } cmd = Cmd::kSet;
+    std::vector<std::string> names;
+    bool any = false;                  // names joined by '|'
+    bool is_check() const noexcept { return cmd == Cmd::kIsSet || cmd == Cmd::kIsNotSet; }
+};
+
 struct SourceLoc {
     std::string file;
     uint32_t line = 0;
@@ -181,6 +192,7 @@ struct Rule {
     std::optional<NumCheck> dsize, ttl, itype, icode;
     std::optional<TcpFlags> flags;
     std::optional<Threshold> threshold;  // threshold: or detection_filter:
+    std::vector<Flowbit> flowbits;
     bool noalert = false;
 
     SourceLoc loc;

@@ -111,6 +111,11 @@ Result<std::unique_ptr<DetectStage>> DetectStage::create(uint16_t worker, const 
     st->handles_.resize(n);
     st->free_handles_.reserve(n);
     for (size_t i = n; i-- > 0;) st->free_handles_.push_back(static_cast<uint32_t>(i));
+    if (st->db_->stats().flowbit_names != 0) {
+        st->bits_.resize(cfg.capacity);
+        st->free_bits_.reserve(cfg.capacity);
+        for (size_t i = cfg.capacity; i-- > 0;) st->free_bits_.push_back(static_cast<uint32_t>(i));
+    }
     // net_pcap stamps each mbuf with the capture time (microseconds since the
     // epoch): detection then runs on the capture's clock (flow timeouts, EVE
     // timestamps), as Suricata does. Other PMDs stamp NIC clock ticks, which
@@ -140,8 +145,23 @@ detect::StreamHandle* DetectStage::handle(flow::Flow& f, flow::Direction d) noex
     return h;
 }
 
+detect::FlowBits* DetectStage::flowbits(flow::Flow& f) noexcept {
+    if (f.user_flow) return static_cast<detect::FlowBits*>(f.user_flow);
+    if (free_bits_.empty()) return nullptr;  // the rule set uses no flowbits
+    detect::FlowBits* b = &bits_[free_bits_.back()];
+    free_bits_.pop_back();
+    b->clear();
+    f.user_flow = b;
+    return b;
+}
+
 void DetectStage::on_close(void* ctx, flow::Flow& f, flow::CloseReason) noexcept {
     auto* self = static_cast<DetectStage*>(ctx);
+    if (f.user_flow) {
+        auto* b = static_cast<detect::FlowBits*>(f.user_flow);
+        self->free_bits_.push_back(static_cast<uint32_t>(b - self->bits_.data()));
+        f.user_flow = nullptr;
+    }
     for (void*& slot : f.user) {
         if (!slot) continue;
         auto* h = static_cast<detect::StreamHandle*>(slot);
@@ -272,6 +292,7 @@ void DetectStage::process_frame(const uint8_t* frame, uint32_t len, const PktMet
         const bool both_ways = p.flow->dir[0].packets && p.flow->dir[1].packets;
         p.info.established = m.l4_proto == IPPROTO_TCP ? p.flow->state == flow::FlowState::kEstablished : both_ways;
         p.info.stream_added = tcp && !seg.payload.empty() && !(p.flow->flags & flow::kFlowUntracked);
+        p.info.flowbits = flowbits(*p.flow);
     }
 
     current_ = &p;
@@ -313,6 +334,7 @@ void DetectStage::append_stats(const std::string& prefix, StatList& out) const {
     out.emplace_back(prefix + "detect.hs_errors", s.hs_errors);
     out.emplace_back(prefix + "detect.stream_handles_exhausted", ctr_.no_stream_handle);
     out.emplace_back(prefix + "detect.stream_allocs", s.stream_allocs);
+    out.emplace_back(prefix + "detect.flowbits_full", s.flowbits_full);
     // Memory, for sizing (issue 5). Workers' values are summed, so only
     // totals here: the flow table (allocated whole at start) and the active
     // streams' Hyperscan state plus confirmation windows.

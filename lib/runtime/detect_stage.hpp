@@ -57,6 +57,7 @@ private:
     void process_frame(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t now_ns) noexcept;
     void publish(const Packet& p, const detect::Match& match) noexcept;
     detect::StreamHandle* handle(flow::Flow& f, flow::Direction d) noexcept;
+    detect::FlowBits* flowbits(flow::Flow& f) noexcept;
     static void on_chunk(void* ctx, flow::Flow& f, flow::Direction d, const flow::StreamChunk& c) noexcept;
     static void on_close(void* ctx, flow::Flow& f, flow::CloseReason why) noexcept;
 
@@ -74,6 +75,10 @@ private:
     // capacity x 2, linked through a free list of indexes.
     std::vector<detect::StreamHandle> handles_;
     std::vector<uint32_t> free_handles_;
+    // flowbits per flow (Flow::user_flow), when the rule set uses any: one
+    // per flow-table slot, so taking one never fails.
+    std::vector<detect::FlowBits> bits_;
+    std::vector<uint32_t> free_bits_;
     const Packet* current_ = nullptr;
     WorkerCounters* wctr_ = nullptr;  // the worker's counters, for the burst in progress
     uint64_t last_now_ns_ = 0;

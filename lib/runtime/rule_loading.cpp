@@ -44,6 +44,11 @@ Result<LoadedRules> finish_loading(PendingRules pending) {
     out.report += line;
     for (const auto& e : st.rejected) out.report += "  rejected: " + e.to_string() + "\n";
     if (!st.cache_note.empty()) out.report += "  cache: " + st.cache_note + "\n";
+    if (st.flowbit_names != 0) {
+        std::snprintf(line, sizeof line, "  flowbits: %u names, %u rules test them\n", st.flowbit_names,
+                      st.flowbit_check_rules);
+        out.report += line;
+    }
 
     uint32_t loaded = 0, skipped = 0;
     for (const auto& r : set.reports) loaded += r.loaded, skipped += r.skipped;

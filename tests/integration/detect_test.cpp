@@ -117,11 +117,11 @@ TEST_CASE("vtapd --test-rules reports skipped keywords and exits 1 on a broken r
     TempDir dir;
     std::ofstream(dir / "r.rules")
         << "alert tcp any any -> any 80 (msg:\"ok\"; content:\"GET\"; sid:1; rev:1;)\n"
-        << "alert tcp any any -> any 80 (msg:\"needs flowbits\"; flowbits:isset,x; content:\"a\"; sid:2;)\n";
+        << "alert tcp any any -> any 80 (msg:\"needs flowint\"; flowint:x,+,1; content:\"a\"; sid:2;)\n";
     auto ok = run_cmd(kVtapd + " --test-rules --rules " + dir / "r.rules");
     INFO(ok.text);
     CHECK(ok.status == 0);
-    CHECK_THAT(ok.text, Catch::Contains("1 loaded") && Catch::Contains("flowbits"));
+    CHECK_THAT(ok.text, Catch::Contains("1 loaded") && Catch::Contains("flowint"));
 
     std::ofstream(dir / "bad.rules") << "alert tcp any any -> any 80 (msg:\"unterminated; sid:3;)\n";
     auto bad = run_cmd(kVtapd + " --test-rules --rules " + dir / "bad.rules");

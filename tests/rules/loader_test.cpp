@@ -72,7 +72,7 @@ TEST_CASE("every rule line ends as exactly one outcome and errors keep their lin
     RuleSet set = load_text(
         "alert tcp any any -> any any (msg:\"ok\"; sid:1;)\r\n"
         "alert http any any -> any any (msg:\"skip\"; sid:2;)\n"
-        "alert tcp any any -> any any (msg:\"flowbits\"; flowbits:set,a; sid:3;)\n"
+        "alert tcp any any -> any any (msg:\"flowint\"; flowint:a,+,1; sid:3;)\n"
         "alert tcp any any -> any any (msg:\"bad\"; content:\"|4|\"; sid:4;)\n"
         "\n"
         "alert tcp any any -> any any (msg:\"no sid\";)\n"
@@ -82,7 +82,7 @@ TEST_CASE("every rule line ends as exactly one outcome and errors keep their lin
     CHECK(r.loaded == 2);
     CHECK(r.skipped == 2);
     CHECK(r.skip_reasons.at("app-layer protocol 'http'") == 1);
-    CHECK(r.skip_reasons.at("unsupported keyword 'flowbits'") == 1);
+    CHECK(r.skip_reasons.at("unsupported keyword 'flowint'") == 1);
     REQUIRE(r.errors.size() == 3);
     CHECK(r.errors[0].where == "a.rules:4 (sid 4)");
     CHECK(r.errors[1].where == "a.rules:6");
@@ -147,7 +147,7 @@ TEST_CASE("the report lists counts, top skip reasons and errors per file, then t
     loader.add_text("alert tcp any any -> any any (sid:1;)\n"
                     "alert http any any -> any any (sid:2;)\n"
                     "alert http any any -> any any (sid:3;)\n"
-                    "alert tcp any any -> any any (flowbits:set,x; sid:4;)\n"
+                    "alert tcp any any -> any any (flowint:x,+,1; sid:4;)\n"
                     "#alert tcp any any -> any any (sid:5;)\n",
                     "x.rules");
     loader.add_text("alert tcp any any -> any any (content:\"a\"; sid:6\n", "y.rules");
@@ -155,11 +155,11 @@ TEST_CASE("the report lists counts, top skip reasons and errors per file, then t
     CHECK(report ==
           "x.rules: 1 loaded, 3 skipped, 1 disabled, 0 errors\n"
           "  skipped 2  app-layer protocol 'http'\n"
-          "  skipped 1  unsupported keyword 'flowbits'\n"
+          "  skipped 1  unsupported keyword 'flowint'\n"
           "y.rules: 0 loaded, 0 skipped, 0 disabled, 1 errors\n"
           "  error y.rules:1: rule does not end with ')'\n"
           "total: 2 files, 1 loaded, 3 skipped, 1 disabled, 1 errors\n"
           "top skip reasons:\n"
           "  skipped 2  app-layer protocol 'http'\n"
-          "  skipped 1  unsupported keyword 'flowbits'\n");
+          "  skipped 1  unsupported keyword 'flowint'\n");
 }

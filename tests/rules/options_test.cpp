@@ -276,6 +276,30 @@ TEST_CASE("threshold and detection_filter read all four fields in any order", "[
     CHECK(t->count == 30);
 }
 
+TEST_CASE("flowbits read as Suricata does: commands, '|' lists, '&' inside a name", "[rules]") {
+    using Cmd = Flowbit::Cmd;
+    Rule r = opts_ok("flowbits:set,ET.a; flowbits:isset,x|y ; flowbits:isnotset, z; flowbits:unset,b; "
+                     "flowbits:toggle,c; flowbits:set,f.flash&f.jar;");
+    REQUIRE(r.flowbits.size() == 6);
+    CHECK(r.flowbits[0].cmd == Cmd::kSet);
+    CHECK(r.flowbits[0].names == std::vector<std::string>{"ET.a"});
+    CHECK(r.flowbits[1].cmd == Cmd::kIsSet);
+    CHECK(r.flowbits[1].any);
+    CHECK(r.flowbits[1].names == std::vector<std::string>{"x", "y"});
+    CHECK(r.flowbits[2].cmd == Cmd::kIsNotSet);
+    CHECK(r.flowbits[2].names == std::vector<std::string>{"z"});
+    CHECK(r.flowbits[3].cmd == Cmd::kUnset);
+    CHECK(r.flowbits[4].cmd == Cmd::kToggle);
+    CHECK(r.flowbits[5].names == std::vector<std::string>{"f.flash&f.jar"});  // one name, as in Suricata
+    CHECK_FALSE(r.noalert);
+
+    CHECK(opts_error("flowbits:sett,a;").find("unknown flowbits command 'sett'") != std::string::npos);
+    CHECK(opts_error("flowbits:set;").find("flowbits 'set' needs a name") != std::string::npos);
+    CHECK(opts_error("flowbits:isset,a b;").find("is empty or has spaces") != std::string::npos);
+    CHECK(opts_error("flowbits:isset,a|;").find("is empty or has spaces") != std::string::npos);
+    CHECK(opts_error("flowbits:isset,a; flowbits:isnotset,a;").find("never match") != std::string::npos);
+}
+
 TEST_CASE("noalert, flowbits:noalert and pkt_data are accepted", "[rules]") {
     CHECK(opts_ok("noalert;").noalert);
     CHECK(opts_ok("flowbits:noalert;").noalert);

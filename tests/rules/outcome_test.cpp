@@ -21,7 +21,10 @@ TEST_CASE("each skip reason is reported as a sentence naming the cause", "[rules
         {"alert dns $HOME_NET any -> any any (dns.query; content:\"x\"; sid:1;)", "app-layer protocol 'dns'"},
         {"alert http (msg:\"Snort 3 service rule\"; sid:1;)", "app-layer protocol 'http'"},
         {"alert icmpv6 any any -> any any (sid:1;)", "unsupported protocol 'icmpv6'"},
-        {tcp("flowbits:set,foo;"), "unsupported keyword 'flowbits'"},
+        {tcp("flowint:count,+,1;"), "unsupported keyword 'flowint'"},
+        {tcp("flowbits:set,foo,group1;"), "flowbits groups"},
+        {tcp("flowbits:setx,foo,group1;"), "flowbits 'setx'"},
+        {tcp("flowbits:set,a|b;"), "flowbits 'set' with '|'"},
         {tcp("content:\"x\"; http_uri;"), "unsupported keyword 'http_uri'"},
         {tcp("http.uri; content:\"x\";"), "unsupported keyword 'http.uri'"},
         {tcp("file_data; content:\"x\";"), "unsupported keyword 'file_data'"},
@@ -49,7 +52,7 @@ TEST_CASE("a skip carries the rule's sid even when the sid comes last", "[rules]
 }
 
 TEST_CASE("a rule is skipped whole: an unsupported keyword after valid ones leaves nothing", "[rules]") {
-    ParseResult r = parse(tcp("content:\"abc\"; nocase; flowbits:isset,x; content:\"d\";"));
+    ParseResult r = parse(tcp("content:\"abc\"; nocase; flowint:count,isset; content:\"d\";"));
     CHECK(r.skipped());
     CHECK_FALSE(r.ok());
 }
