@@ -257,12 +257,12 @@ int main(int argc, char** argv) {
     const detect::Database& db = *loaded->db;
     // What vtapd does besides Hyperscan depends on these: rules without an
     // anchor are candidates on every scan (always) or whenever an address of
-    // theirs appears (addr_indexed).
+    // theirs appears (addr_indexed), or with a flowbit their flow carries.
     for (const auto& g : db.stats().groups)
         std::fprintf(stderr, "detect_ceiling: group %s: %u rules, %u patterns, %u always, %u addr_indexed "
-                     "(%zu of them on every IPv6 scan), %s\n",
+                     "(%zu of them on every IPv6 scan), %u flowbit_indexed, %s\n",
                      detect::group_name(g.id), g.rules, g.patterns, g.always, g.addr_indexed,
-                     db.group(g.id).always_v6.size(),
+                     db.group(g.id).always_v6.size(), g.flowbit_indexed,
                      db.group(g.id).gate_all ? "every port" : "port-gated");
 
     flow::FlowConfig fc;  // as runtime::make_stage builds it

@@ -56,16 +56,18 @@ uint32_t v4(const rules::Cidr& c) noexcept {
     return (uint32_t{c.addr[0]} << 24) | (uint32_t{c.addr[1]} << 16) | (uint32_t{c.addr[2]} << 8) | c.addr[3];
 }
 
-}  // namespace
-
-void IntervalTable::add(uint32_t rule, uint64_t lo, uint64_t end) {
-    events_.push_back({lo, {rule, +1}});
-    events_.push_back({end, {rule, -1}});
+uint64_t v6_high64(const rules::Cidr& c) noexcept {
+    uint64_t h = 0;
+    for (size_t i = 0; i < 8; ++i) h = (h << 8) | c.addr[i];
+    return h;
 }
+
+}  // namespace
 
 // A sweep over range start/end events gives the elementary intervals and
 // the rules covering each.
-void IntervalTable::build(uint64_t key_space) {
+template <class Key>
+void IntervalTable<Key>::build(Wide key_space) {
     starts_.clear();
     first_.clear();
     rules_.clear();
@@ -78,7 +80,7 @@ void IntervalTable::build(uint64_t key_space) {
             if ((active[r] += d) == 0) active.erase(r);
         }
         if (at >= key_space) break;
-        starts_.push_back(static_cast<uint32_t>(at));
+        starts_.push_back(static_cast<Key>(at));
         first_.push_back(static_cast<uint32_t>(rules_.size()));
         for (const auto& [r, n] : active) rules_.push_back(r);
     }
@@ -86,6 +88,9 @@ void IntervalTable::build(uint64_t key_space) {
     events_.clear();
     events_.shrink_to_fit();
 }
+
+template class IntervalTable<uint32_t>;
+template class IntervalTable<uint64_t>;
 
 std::vector<uint32_t> AddrIndex::build(const std::vector<CompiledRule>& rules, const std::vector<uint32_t>& candidates,
                                        std::vector<uint32_t>& v6_only, bool ports) {
@@ -109,19 +114,30 @@ std::vector<uint32_t> AddrIndex::build(const std::vector<CompiledRule>& rules, c
             continue;
         }
         ++indexed_;
-        bool has_v6 = false;
+        bool broad_v6 = false;
         for (const auto& c : as->include) {
             if (c.family != 4) {
-                has_v6 = true;
+                broad_v6 |= c.len < kMinPrefixLen6;
                 continue;
             }
             const uint64_t size = uint64_t{1} << (32 - c.len);
             const uint64_t lo = v4(c) & ~(size - 1);
             addrs_.add(r, lo, lo + size);
         }
-        if (has_v6) v6_only.push_back(r);
+        if (broad_v6) {
+            v6_only.push_back(r);
+            continue;
+        }
+        for (const auto& c : as->include) {
+            if (c.family == 4) continue;
+            const unsigned len = c.len < 64 ? c.len : 64;
+            const unsigned __int128 size = static_cast<unsigned __int128>(1) << (64 - len);
+            const unsigned __int128 lo = v6_high64(c) & ~(size - 1);
+            addrs6_.add(r, lo, lo + size);
+        }
     }
     addrs_.build(uint64_t{1} << 32);
+    addrs6_.build(static_cast<unsigned __int128>(1) << 64);
     ports_.build(uint64_t{1} << 16);
     return rest;
 }

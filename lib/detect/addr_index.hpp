@@ -14,17 +14,23 @@
 
 #include <cstdint>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "detect/program.hpp"
 
 namespace vtap::detect {
 
-// Sorted elementary intervals over a key space (IPv4 addresses or ports),
-// each with the rules whose ranges cover it.
+// Sorted elementary intervals over a key space (IPv4 addresses or ports:
+// uint32_t keys; IPv6 addresses by their first 64 bits: uint64_t), each with
+// the rules whose ranges cover it.
+template <class Key>
 class IntervalTable {
+    // Range ends may be one past the largest key.
+    using Wide = std::conditional_t<sizeof(Key) < 8, uint64_t, unsigned __int128>;
+
 public:
-    std::span<const uint32_t> lookup(uint32_t key) const noexcept {
+    std::span<const uint32_t> lookup(Key key) const noexcept {
         // Last interval starting at or before key.
         size_t lo = 0, hi = starts_.size();
         while (lo < hi) {
@@ -40,12 +46,15 @@ public:
     size_t intervals() const noexcept { return starts_.size(); }
 
     // [lo, end) covered by `rule`; then build() once every range is in.
-    void add(uint32_t rule, uint64_t lo, uint64_t end);
-    void build(uint64_t key_space);
+    void add(uint32_t rule, Wide lo, Wide end) {
+        events_.push_back({lo, {rule, +1}});
+        events_.push_back({end, {rule, -1}});
+    }
+    void build(Wide key_space);
 
 private:
-    std::vector<std::pair<uint64_t, std::pair<uint32_t, int>>> events_;  // (at, (rule, +1 | -1))
-    std::vector<uint32_t> starts_;  // interval i = [starts_[i], starts_[i+1]) (the last one ends at the key space)
+    std::vector<std::pair<Wide, std::pair<uint32_t, int>>> events_;  // (at, (rule, +1 | -1))
+    std::vector<Key> starts_;       // interval i = [starts_[i], starts_[i+1]) (the last one ends at the key space)
     std::vector<uint32_t> first_;   // CSR: rules of interval i = rules_[first_[i] .. first_[i+1])
     std::vector<uint32_t> rules_;
 };
@@ -55,8 +64,9 @@ public:
     // Splits `candidates` (rule indexes into `rules`) into those this index
     // now nominates by address or port and the rest, returned, which must
     // still be nominated on every scan (any/negated addresses and ports,
-    // broad or IPv6 lists). v6_only receives address-keyed rules that also
-    // list IPv6 prefixes: they are nominated on every IPv6 packet.
+    // broad lists). v6_only receives address-keyed rules whose IPv6
+    // prefixes are too broad to key (shorter than /16): they are nominated
+    // on every IPv6 packet.
     // `ports`: the group's packets carry ports (TCP, UDP), so a rule may be
     // keyed by its port list when that covers less of the port space than
     // its best address list covers of the address space (ET's
@@ -66,10 +76,14 @@ public:
 
     // Rules whose listed IPv4 prefixes contain `addr` (host byte order).
     std::span<const uint32_t> lookup(uint32_t addr) const noexcept { return addrs_.lookup(addr); }
+    // Rules whose listed IPv6 prefixes contain an address starting with
+    // these 64 bits (a prefix longer than /64 is keyed as its /64: a
+    // superset, header_matches decides).
+    std::span<const uint32_t> lookup_v6(uint64_t high64) const noexcept { return addrs6_.lookup(high64); }
     // Rules whose listed ports contain `port`.
     std::span<const uint32_t> lookup_port(uint16_t port) const noexcept { return ports_.lookup(port); }
 
-    bool empty() const noexcept { return addrs_.empty() && ports_.empty(); }
+    bool empty() const noexcept { return addrs_.empty() && addrs6_.empty() && ports_.empty(); }
     bool has_ports() const noexcept { return !ports_.empty(); }
     size_t rules_indexed() const noexcept { return indexed_; }
     size_t port_keyed() const noexcept { return port_keyed_; }
@@ -78,9 +92,11 @@ public:
     // A prefix shorter than this makes a rule "always": an index entry that
     // covers a /7 would nominate it for much of the address space anyway.
     static constexpr uint8_t kMinPrefixLen = 8;
+    static constexpr uint8_t kMinPrefixLen6 = 16;
 
 private:
-    IntervalTable addrs_, ports_;
+    IntervalTable<uint32_t> addrs_, ports_;
+    IntervalTable<uint64_t> addrs6_;
     size_t indexed_ = 0;     // rules keyed by address or port
     size_t port_keyed_ = 0;  // ... of those, by port
 };

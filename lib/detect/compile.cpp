@@ -188,6 +188,7 @@ public:
             gs.patterns = grp.pattern_first.empty() ? 0 : static_cast<uint32_t>(grp.pattern_first.size() - 1);
             gs.always = static_cast<uint32_t>(grp.always.size());
             gs.addr_indexed = static_cast<uint32_t>(grp.addr_index.rules_indexed());
+            gs.flowbit_indexed = static_cast<uint32_t>(grp.flowbit_rules.size());
             if (grp.db) {
                 hs_database_size(grp.db.get(), &gs.db_bytes);
                 if (grp.stream) hs_stream_size(grp.db.get(), &gs.stream_state_bytes);
@@ -237,11 +238,43 @@ private:
             grp.pattern_rules.insert(grp.pattern_rules.end(), p.rules.begin(), p.rules.end());
             grp.pattern_first.push_back(static_cast<uint32_t>(grp.pattern_rules.size()));
         }
+        const std::vector<uint32_t> rest = index_by_flowbit(grp, rules, unanchored);
         // Ports key rules only where every packet has them.
         const bool ported = grp.id == GroupId::kTcpPacket || grp.id == GroupId::kTcpNoStream ||
                             grp.id == GroupId::kUdp || grp.id == GroupId::kStreamToServer ||
                             grp.id == GroupId::kStreamToClient;
-        grp.always = grp.addr_index.build(rules, unanchored, grp.always_v6, ported);
+        grp.always = grp.addr_index.build(rules, rest, grp.always_v6, ported);
+    }
+
+    // An unanchored rule that requires a bit set (an isset; with '|', any of
+    // its names) cannot match on a flow without it: key it by those bits
+    // instead of nominating it on every scan. Returns the other rules.
+    static std::vector<uint32_t> index_by_flowbit(Group& grp, const std::vector<CompiledRule>& rules,
+                                                  const std::vector<uint32_t>& unanchored) {
+        grp.flowbit_first.clear();
+        grp.flowbit_rules.clear();
+        std::vector<uint32_t> rest;
+        std::vector<std::vector<uint32_t>> by_id;
+        for (uint32_t r : unanchored) {
+            const FlowbitOp* key = nullptr;
+            for (const FlowbitOp& c : rules[r].flowbit_checks)
+                if (c.cmd == rules::Flowbit::Cmd::kIsSet) { key = &c; break; }
+            if (key == nullptr) {
+                rest.push_back(r);
+                continue;
+            }
+            for (uint16_t id : key->ids) {
+                if (id >= by_id.size()) by_id.resize(size_t{id} + 1);
+                by_id[id].push_back(r);
+            }
+        }
+        if (by_id.empty()) return rest;
+        grp.flowbit_first.push_back(0);
+        for (const auto& list : by_id) {
+            grp.flowbit_rules.insert(grp.flowbit_rules.end(), list.begin(), list.end());
+            grp.flowbit_first.push_back(static_cast<uint32_t>(grp.flowbit_rules.size()));
+        }
+        return rest;
     }
 
     Result<void> build_group(Database& db, GroupId g) {

@@ -46,6 +46,7 @@ struct GroupStats {
     uint32_t patterns = 0;      // distinct Hyperscan expressions
     uint32_t always = 0;        // rules evaluated on every scan (no anchor, no address key)
     uint32_t addr_indexed = 0;  // header-only rules nominated by address (AddrIndex)
+    uint32_t flowbit_indexed = 0;  // unanchored rules nominated only when their flow has an isset bit
     size_t db_bytes = 0;        // hs_database_size
     size_t stream_state_bytes = 0;  // hs_stream_size (stream groups)
 };
@@ -87,7 +88,12 @@ struct Group {
     std::vector<uint32_t> pattern_rules;
     std::vector<uint32_t> always;         // every scan
     AddrIndex addr_index;                 // unanchored rules keyed by an IPv4 prefix list
-    std::vector<uint32_t> always_v6;      // ... of those, the ones that also list IPv6 prefixes: every IPv6 scan
+    std::vector<uint32_t> always_v6;      // ... of those, the ones listing IPv6 prefixes shorter than /16: every IPv6 scan
+    // Unanchored rules with a flowbits isset, by flowbit id (CSR, as the
+    // patterns): nominated only when their flow carries one of those bits,
+    // as Suricata's flowbits prefilter does. Empty when no rule qualifies.
+    std::vector<uint32_t> flowbit_first;  // size max id + 2
+    std::vector<uint32_t> flowbit_rules;
     std::vector<uint64_t> src_port_gate;  // 65536-bit sets: some rule accepts this source / destination port
     std::vector<uint64_t> dst_port_gate;
     bool gate_all = true;                 // every port pair passes (some rule has any/any)

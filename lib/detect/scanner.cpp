@@ -172,8 +172,28 @@ void Scanner::nominate_unanchored(const Group& g, const PacketInfo& info) noexce
         for (uint32_t r : g.addr_index.lookup(host(info.src))) nominate(r, 0);
         for (uint32_t r : g.addr_index.lookup(host(info.dst))) nominate(r, 0);
     } else {
+        auto high64 = [](const IpAddr& a) {
+            uint64_t h = 0;
+            for (size_t i = 0; i < 8; ++i) h = (h << 8) | a.bytes[i];
+            return h;
+        };
+        for (uint32_t r : g.addr_index.lookup_v6(high64(info.src))) nominate(r, 0);
+        for (uint32_t r : g.addr_index.lookup_v6(high64(info.dst))) nominate(r, 0);
         for (uint32_t r : g.always_v6) nominate(r, 0);
     }
+}
+
+// Readers keyed by a flowbit, once the scan's setters have run (pass 1).
+void Scanner::nominate_by_flowbits(const Group& g, const PacketInfo& info) noexcept {
+    if (g.flowbit_rules.empty() || info.flowbits == nullptr) return;
+    const uint32_t before = ncand_;
+    const FlowBits& bits = *info.flowbits;
+    for (uint32_t i = 0; i < bits.n; ++i) {
+        const uint32_t id = bits.ids[i];
+        if (id + 1 >= g.flowbit_first.size()) continue;
+        for (uint32_t k = g.flowbit_first[id]; k < g.flowbit_first[id + 1]; ++k) nominate(g.flowbit_rules[k], 0);
+    }
+    counters_.candidates += ncand_ - before;
 }
 
 int Scanner::on_match(unsigned id, unsigned long long, unsigned long long to, unsigned, void* ctx) {
@@ -212,6 +232,7 @@ uint32_t Scanner::scan_packet(const PacketInfo& info, std::span<const uint8_t> p
     // Rules testing flowbits go last, so they see what this scan's other
     // matches set (Suricata orders flowbit setters before readers).
     for (uint32_t pass = 0; pass < confirm_passes(); ++pass) {
+        if (pass == 1) nominate_by_flowbits(g, info);
         for (uint32_t i = 0; i < ncand_; ++i) {
             const CompiledRule& rule = db_->rules()[cand_[i]];
             if (rule.flowbit_checks.empty() == (pass == 1)) continue;
@@ -348,7 +369,8 @@ uint32_t Scanner::scan_stream(StreamHandle& h, std::span<const uint8_t> data, co
     counters_.candidates += ncand_;
 
     uint32_t fired = 0;
-    if (ncand_ != 0) {
+    const bool flowbit_readers = !g.flowbit_rules.empty() && info.flowbits != nullptr && info.flowbits->n != 0;
+    if (ncand_ != 0 || flowbit_readers) {
         // Confirm on window + chunk when it fits, else on the chunk alone.
         InspectInput in{data, h.offset, 0};
         if (h.window_len + data.size() <= confirm_.size()) {
@@ -364,6 +386,7 @@ uint32_t Scanner::scan_stream(StreamHandle& h, std::span<const uint8_t> data, co
             ++counters_.chunk_too_big;
         }
         for (uint32_t pass = 0; pass < confirm_passes(); ++pass) {  // flowbit readers last, as in scan_packet
+            if (pass == 1) nominate_by_flowbits(g, info);
             for (uint32_t i = 0; i < ncand_; ++i) {
                 const uint32_t r = cand_[i];
                 const CompiledRule& rule = db_->rules()[r];

@@ -128,6 +128,7 @@ private:
     void nominate(uint32_t rule, uint64_t end) noexcept;
     void nominate_pattern(unsigned id, uint64_t end) noexcept;
     void nominate_unanchored(const Group& g, const PacketInfo& info) noexcept;
+    void nominate_by_flowbits(const Group& g, const PacketInfo& info) noexcept;
     bool start_stream(StreamHandle& h, const PacketInfo& info) noexcept;
     void remember(StreamHandle& h, uint32_t rule, uint64_t anchor_end, uint64_t chunk_end) noexcept;
     static void forget(StreamHandle& h, uint32_t rule) noexcept;

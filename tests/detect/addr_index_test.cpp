@@ -85,23 +85,34 @@ TEST_CASE("address index nominates every rule whose prefix list holds the addres
     }
 }
 
-TEST_CASE("address index leaves any, negated-only, broad and IPv6-only lists to the every-scan path",
+TEST_CASE("address index keys IPv4 and IPv6 prefixes and leaves any, negated-only and broad lists to every scan",
           "[detect][addr_index]") {
-    std::vector<CompiledRule> rules(5);
+    std::vector<CompiledRule> rules(6);
     rules[1].src.any = false;
     rules[1].src.exclude.push_back(v4(0x0A000000, 8));         // !10.0.0.0/8
     rules[2].dst = list({v4(0x0A000000, 8), v4(0, 1)});          // holds a /1: too broad to index
     rules[3].dst = list({v4(0xC0000201, 32)});                  // indexed
     rules[4].src = list({v4(0xC0000202, 32)});
-    rules[4].src.include.push_back(rules::Cidr{6, {0x20, 0x01, 0x0d, 0xb8}, 32});  // indexed, and every IPv6 scan
+    rules[4].src.include.push_back(rules::Cidr{6, {0x20, 0x01, 0x0d, 0xb8}, 32});  // 2001:db8::/32 indexed too
+    rules[4].src.include.push_back(rules::Cidr{6, {0x20, 0x01, 0x0d, 0xb9, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5}, 128});
+    rules[5].src = list({v4(0xC0000203, 32)});
+    rules[5].src.include.push_back(rules::Cidr{6, {0x20}, 8});  // 2000::/8: too broad, every IPv6 scan
     AddrIndex idx;
     std::vector<uint32_t> v6;
-    const auto rest = idx.build(rules, {0, 1, 2, 3, 4}, v6);
+    const auto rest = idx.build(rules, {0, 1, 2, 3, 4, 5}, v6);
     CHECK(rest == std::vector<uint32_t>{0, 1, 2});
-    CHECK(v6 == std::vector<uint32_t>{4});
+    CHECK(v6 == std::vector<uint32_t>{5});
+    CHECK(idx.lookup_v6(0x20010db800000000ull).size() == 1);
+    CHECK(idx.lookup_v6(0x20010db8ffffffffull).size() == 1);
+    CHECK(idx.lookup_v6(0x20010db900000001ull).size() == 1);  // the /128, keyed as its /64
+    CHECK(idx.lookup_v6(0x20010db900000002ull).empty());
+    CHECK(idx.lookup_v6(0x20010db700000000ull).empty());
+    CHECK(idx.lookup_v6(0).empty());
+    CHECK(idx.lookup_v6(~0ull).empty());
     CHECK(idx.lookup(0xC0000201).size() == 1);
     CHECK(idx.lookup(0xC0000202).size() == 1);
-    CHECK(idx.lookup(0xC0000203).empty());
+    CHECK(idx.lookup(0xC0000203).size() == 1);  // rule 5's IPv4 host
+    CHECK(idx.lookup(0xC0000204).empty());
     CHECK(idx.lookup(0).empty());
     CHECK(idx.lookup(0xFFFFFFFF).empty());
 }
@@ -214,4 +225,30 @@ TEST_CASE("a port list broader than the address list leaves the rule keyed by ad
     CHECK(with_ports.port_keyed() == 1);
     CHECK(with_ports.lookup_port(22).size() == 1);
     CHECK(with_ports.lookup_port(23).empty());
+}
+
+TEST_CASE("detect header-only IPv6 list rules are nominated by address, not on every IPv6 packet",
+          "[detect][addr_index]") {
+    rules::Cidr host{6, {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5}, 128};  // 2001:db8::5
+    Engine e({with(rule(1, {}, rules::Proto::kIp), [&](auto& r) { r.src = list({host}); })});
+    CHECK(e.db->group(GroupId::kTcpNoStream).always_v6.empty());
+    auto v6 = [](std::array<uint8_t, 16> b) {
+        IpAddr a;
+        a.family = 6;
+        a.bytes = b;
+        return a;
+    };
+    PacketInfo p = tcp_info();
+    p.src = v6(host.addr);
+    p.dst = v6({0x20, 0x01, 0x0d, 0xb8, 1});
+    CHECK(e.packet("x", p) == Sids{1});
+    auto other = host.addr;
+    other[15] = 6;  // same /64: nominated, the header check says no
+    p.src = v6(other);
+    CHECK(e.packet("x", p).empty());
+    other[3] = 0xb9;  // 2001:db9::6: not even nominated
+    p.src = v6(other);
+    const auto before = e.scanner->counters().candidates;
+    CHECK(e.packet("x", p).empty());
+    CHECK(e.scanner->counters().candidates == before);
 }

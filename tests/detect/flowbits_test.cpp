@@ -98,8 +98,13 @@ TEST_CASE("detect flowbits: header-only readers and stream readers", "[detect][f
     // checks) and a stream rule set by a packet rule of the same flow.
     Engine e({fb(rule(1), Cmd::kIsSet, {"armed"}), quiet(fb(rule(2, {C("arm")}), Cmd::kSet, {"armed"})),
               fb(rule(3, {C("exfil")}), Cmd::kIsSet, {"armed"})});
+    // The content-less reader is keyed by its bit (Suricata's flowbits
+    // prefilter): not a candidate on a flow without it.
+    CHECK(e.db->stats().groups[static_cast<size_t>(GroupId::kTcpPacket)].flowbit_indexed == 1);
+    CHECK(e.db->stats().groups[static_cast<size_t>(GroupId::kTcpPacket)].always == 0);
     FlowBits bits;
     CHECK(e.packet("nothing", with_bits(bits)).empty());
+    CHECK(e.scanner->counters().candidates == 0);
     StreamHandle h = e.scanner->open_stream();
     CHECK(e.stream(h, "exfil", with_bits(bits)).empty());
     CHECK(e.stream(h, "arm", with_bits(bits)).empty());  // the stream setter arms the flow
