@@ -45,15 +45,16 @@ void literal(std::string& out, const rules::Content& c) {
 ChainRegex chain_regex(const rules::Rule& rule) {
     ChainRegex r;
     if (rule.payload.size() < 2) return r;  // one content: the literal anchor is already exact
+    std::string expr;
     uint64_t width = 0;
     for (size_t i = 0; i < rule.payload.size(); ++i) {
         const auto* c = std::get_if<rules::Content>(&rule.payload[i]);
         if (c == nullptr || c->negated || c->endswith || c->bytes.empty()) return r;
         if (!fixed(c->offset) || !fixed(c->depth) || !fixed(c->distance) || !fixed(c->within)) return r;
         const auto n = static_cast<int64_t>(c->bytes.size());
-        if (!c->distance && !c->within) {
-            // Absolute: a new segment; the match lies in [o, o+D) (o+D: end of buffer without depth).
-            std::string seg;
+        if (i == 0) {
+            // Absolute: the match lies in [o, o+D) (o+D: end of buffer without depth).
+            if (c->distance || c->within) return r;
             int64_t o = 0, hi = -1;
             if (c->startswith) {
                 if (c->offset || c->depth) return r;
@@ -67,13 +68,12 @@ ChainRegex chain_regex(const rules::Rule& rule) {
                 }
             }
             if (o != 0 || hi >= 0) {
-                seg += "^";
-                gap(seg, o, hi, width);
+                expr += "^";
+                gap(expr, o, hi, width);
             }
-            r.segments.push_back(std::move(seg));
         } else {
             // Relative: starts in [p+d, p+d+w-n] after the previous match ends at p.
-            if (i == 0 || c->offset || c->depth || c->startswith) return r;
+            if (c->offset || c->depth || c->startswith || !(c->distance || c->within)) return r;
             const int64_t d = c->distance ? c->distance->value : 0;
             if (d < 0) return r;
             int64_t hi = -1;
@@ -81,17 +81,17 @@ ChainRegex chain_regex(const rules::Rule& rule) {
                 hi = d + c->within->value - n;
                 if (hi < d) return r;
             }
-            gap(r.segments.back(), d, hi, width);
+            gap(expr, d, hi, width);
         }
-        literal(r.segments.back(), *c);
+        literal(expr, *c);
     }
     r.repeat_width = static_cast<uint32_t>(std::min<uint64_t>(width, UINT32_MAX));
     if (width > kMaxChainRepeatWidth) {
         r.shape = ChainShape::kTooWide;
-        r.segments.clear();
         return r;
     }
     r.shape = ChainShape::kChain;
+    r.expression = std::move(expr);
     return r;
 }
 

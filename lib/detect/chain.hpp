@@ -8,7 +8,6 @@
 
 #include <cstdint>
 #include <string>
-#include <vector>
 
 #include "rules/rule.hpp"
 
@@ -21,32 +20,28 @@ namespace vtap::detect {
 inline constexpr uint32_t kMaxChainRepeatWidth = 256;
 
 enum class ChainShape : uint8_t {
-    kChain,     // expressible: `segments` is set
+    kChain,     // expressible: `expression` is set
     kNotChain,  // some keyword is not a content, or a content is negated, variable, endswith, ...
     kTooWide,   // a chain, but its repeats exceed kMaxChainRepeatWidth
 };
 
-// One regex per segment: an absolute content and the relative contents after
-// it. The rule matches when every segment matches somewhere (a later
-// segment's first content does not depend on where the earlier ones matched),
-// which Hyperscan evaluates as a logical combination of quiet sub-expressions.
 struct ChainRegex {
     ChainShape shape = ChainShape::kNotChain;
-    std::vector<std::string> segments;  // Hyperscan syntax, flags 0 (no DOTALL needed: gaps are [\s\S])
+    std::string expression;  // Hyperscan syntax, flags 0 (no DOTALL needed: gaps are [\s\S])
     uint32_t repeat_width = 0;
 };
 
 // The chain accepted (and the regex it gets), with at least two contents:
-//   C [offset:o] [depth:D] | startswith   ->  starts a segment: C alone, or ^[\s\S]{o,o+D-n}C / ^[\s\S]{o,}C
-//   C distance:d (d >= 0) [within:w]       ->  continues it: [\s\S]{d,d+w-n}C, or [\s\S]{d,}C
-// The first content starts a segment.
+//   C1 [offset:o] [depth:D] | startswith   ->  C1 alone, or ^[\s\S]{o,o+D-n1}C1 / ^[\s\S]{o,}C1
+//   Ci distance:d (d >= 0) [within:w]       ->  [\s\S]{d,d+w-ni}Ci, or [\s\S]{d,}Ci
 // Contents are \xHH escapes, nocase ones in (?i:...). Why this is exact: each
 // later content's search window [p+d, p+d+w) moves right with the previous
 // match end p, so the earliest occurrence at each step is never worse, and
 // the inspection engine's backtracking (retry where a within follows) finds
 // a match whenever one exists; see lib/detect/README.md. Left out: negative
 // distance (a match may start before the previous one ends), relative
-// contents with offset/depth, endswith, byte_extract variables.
+// contents with offset/depth, independent contents after the first,
+// endswith, byte_extract variables.
 ChainRegex chain_regex(const rules::Rule& rule);
 
 // Every byte as \xHH: literal in any Hyperscan or PCRE context.

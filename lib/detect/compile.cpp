@@ -29,11 +29,10 @@ const char* group_name(GroupId g) {
 namespace {
 
 struct Pattern {
-    std::string expression;          // with parts: a key, not compiled
+    std::string expression;
     unsigned flags = 0;
     hs_expr_ext_t ext{};
     std::vector<uint32_t> rules;
-    std::vector<std::string> parts;  // logical AND of these (quiet sub-expressions)
 };
 
 // Groups a rule belongs to (Suricata: stream rules inspect reassembled data
@@ -113,7 +112,6 @@ uint64_t hash_patterns(const std::vector<Pattern>& pats) {
         h = fnv1a(&p.ext.min_offset, sizeof(p.ext.min_offset), h);
         h = fnv1a(&p.ext.max_offset, sizeof(p.ext.max_offset), h);
         h = fnv1a(p.rules.data(), p.rules.size() * sizeof(uint32_t), h);
-        for (const auto& part : p.parts) h = fnv1a(part.data(), part.size(), h);
     }
     return h;
 }
@@ -222,7 +220,7 @@ private:
             key += std::to_string(flags) + "/" + std::to_string(a.ext.flags) + "/" + std::to_string(a.ext.min_offset) + "/" +
                    std::to_string(a.ext.max_offset);
             auto [it, fresh] = index.emplace(key, pats.size());
-            if (fresh) pats.push_back(Pattern{a.expression, flags, a.ext, {}, a.parts});
+            if (fresh) pats.push_back(Pattern{a.expression, flags, a.ext, {}});
             pats[it->second].rules.push_back(r);
         }
         return pats;
@@ -255,48 +253,20 @@ private:
             install(grp, db.rules_, pats, always);
             grp.db.reset();
             if (pats.empty()) return {};
-            // Pattern i has id i (the callback's index into pattern_first). A
-            // pattern with parts is a logical combination ("7 & 9") of quiet
-            // sub-expressions whose ids follow the patterns'; equal parts are
-            // compiled once.
-            std::vector<std::string> texts;
+            std::vector<const char*> exprs;
             std::vector<unsigned> flags, ids;
             std::vector<const hs_expr_ext_t*> exts;
-            std::vector<std::vector<size_t>> users;  // per expression: the patterns it serves
-            std::map<std::string, size_t> sub_index;
             for (size_t i = 0; i < pats.size(); ++i) {
-                texts.push_back(pats[i].expression);
+                exprs.push_back(pats[i].expression.c_str());
                 flags.push_back(pats[i].flags);
                 ids.push_back(static_cast<unsigned>(i));
                 exts.push_back(pats[i].ext.flags != 0 ? &pats[i].ext : nullptr);
-                users.push_back({i});
             }
-            for (size_t i = 0; i < pats.size(); ++i) {
-                if (pats[i].parts.empty()) continue;
-                std::string combination;
-                for (const auto& part : pats[i].parts) {
-                    auto [it, fresh] = sub_index.emplace(part, texts.size());
-                    if (fresh) {
-                        texts.push_back(part);
-                        flags.push_back(HS_FLAG_QUIET);
-                        ids.push_back(static_cast<unsigned>(texts.size() - 1));
-                        exts.push_back(nullptr);
-                        users.emplace_back();
-                    }
-                    users[it->second].push_back(i);
-                    if (!combination.empty()) combination += " & ";
-                    combination += std::to_string(ids[it->second]);
-                }
-                texts[i] = std::move(combination);
-                flags[i] |= HS_FLAG_COMBINATION;
-            }
-            std::vector<const char*> exprs;
-            for (const auto& t : texts) exprs.push_back(t.c_str());
             hs_database_t* out = nullptr;
             hs_compile_error_t* err = nullptr;
             const unsigned mode = grp.stream ? HS_MODE_STREAM : HS_MODE_BLOCK;
             const hs_error_t rc = hs_compile_ext_multi(exprs.data(), flags.data(), ids.data(), exts.data(),
-                                                       static_cast<unsigned>(exprs.size()), mode, nullptr, &out, &err);
+                                                       static_cast<unsigned>(pats.size()), mode, nullptr, &out, &err);
             if (rc == HS_SUCCESS) {
                 grp.db.reset(out);
                 pattern_hash_[gi] = hash_patterns(pats);
@@ -305,11 +275,10 @@ private:
             const int bad = err != nullptr ? err->expression : -1;
             const std::string msg = err != nullptr ? err->message : "unknown error";
             hs_free_compile_error(err);
-            if (bad < 0 || static_cast<size_t>(bad) >= exprs.size())
+            if (bad < 0 || static_cast<size_t>(bad) >= pats.size())
                 return fail(std::string("hyperscan group ") + group_name(g), "compile failed: " + msg);
             // One expression Hyperscan refuses: its rules are still evaluated, on every scan.
-            for (size_t p : users[static_cast<size_t>(bad)])
-                for (uint32_t r : pats[p].rules) demoted_[gi].insert(r);
+            for (uint32_t r : pats[static_cast<size_t>(bad)].rules) demoted_[gi].insert(r);
         }
     }
 

@@ -330,12 +330,7 @@ Anchor choose_anchor(const rules::Rule& rule) {
     Anchor a;
     if (ChainRegex chain = chain_regex(rule); chain.shape == ChainShape::kChain) {
         a.kind = AnchorKind::kChain;
-        if (chain.segments.size() == 1) {
-            a.expression = std::move(chain.segments[0]);
-        } else {
-            for (const auto& seg : chain.segments) a.expression.append(seg).append("\n&\n");  // a key only
-            a.parts = std::move(chain.segments);
-        }
+        a.expression = std::move(chain.expression);
         return a;  // `^` here means offset 0 of the buffer, or of the stream: what offset/depth mean in both
     }
     if (best != nullptr && !best->bytes.empty()) {

@@ -10,7 +10,6 @@
 
 #include <cstdint>
 #include <string>
-#include <vector>
 
 #include <hs/hs.h>
 
@@ -25,8 +24,7 @@ enum class AnchorKind : uint8_t { kNone, kLiteral, kRegex, kChain };
 
 struct Anchor {
     AnchorKind kind = AnchorKind::kNone;
-    std::string expression;     // Hyperscan syntax (literals as \xHH escapes); with parts, only a key
-    std::vector<std::string> parts;  // kChain of several segments: all must match (HS_FLAG_COMBINATION)
+    std::string expression;     // Hyperscan syntax (literals as \xHH escapes)
     unsigned flags = 0;         // HS_FLAG_* (CASELESS, DOTALL, MULTILINE, PREFILTER)
     hs_expr_ext_t ext{};        // min/max_offset for absolute offset/depth
     bool stream_safe = true;    // false: the regex anchors (^, $, \A...) and means something else across a stream
