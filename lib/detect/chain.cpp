@@ -47,11 +47,13 @@ ChainRegex chain_regex(const rules::Rule& rule) {
     if (rule.payload.size() < 2) return r;  // one content: the literal anchor is already exact
     std::string expr;
     uint64_t width = 0;
+    bool short_content = false;
     for (size_t i = 0; i < rule.payload.size(); ++i) {
         const auto* c = std::get_if<rules::Content>(&rule.payload[i]);
         if (c == nullptr || c->negated || c->endswith || c->bytes.empty()) return r;
         if (!fixed(c->offset) || !fixed(c->depth) || !fixed(c->distance) || !fixed(c->within)) return r;
         const auto n = static_cast<int64_t>(c->bytes.size());
+        short_content = short_content || c->bytes.size() < kMinChainContentBytes;
         if (i == 0) {
             // Absolute: the match lies in [o, o+D) (o+D: end of buffer without depth).
             if (c->distance || c->within) return r;
@@ -86,8 +88,8 @@ ChainRegex chain_regex(const rules::Rule& rule) {
         literal(expr, *c);
     }
     r.repeat_width = static_cast<uint32_t>(std::min<uint64_t>(width, UINT32_MAX));
-    if (width > kMaxChainRepeatWidth) {
-        r.shape = ChainShape::kTooWide;
+    if (width > kMaxChainRepeatWidth || short_content) {
+        r.shape = ChainShape::kTooCostly;
         return r;
     }
     r.shape = ChainShape::kChain;

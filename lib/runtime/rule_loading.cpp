@@ -47,9 +47,9 @@ Result<LoadedRules> finish_loading(PendingRules pending) {
     for (auto g : {detect::GroupId::kStreamToServer, detect::GroupId::kStreamToClient})
         stream_state = std::max(stream_state, st.groups[static_cast<size_t>(g)].stream_state_bytes);
     std::snprintf(line, sizeof line,
-                  "compile: %u content chains compiled whole (conclusive), %u too wide for Hyperscan; "
+                  "compile: %u content chains compiled whole (conclusive), %u left to inspection as too costly for Hyperscan; "
                   "Hyperscan stream state %zu bytes per stream\n",
-                  st.chain_anchors, st.chains_too_wide, stream_state);
+                  st.chain_anchors, st.chains_too_costly, stream_state);
     out.report += line;
     for (const auto& e : st.rejected) out.report += "  rejected: " + e.to_string() + "\n";
     if (!st.cache_note.empty()) out.report += "  cache: " + st.cache_note + "\n";

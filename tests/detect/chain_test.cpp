@@ -15,114 +15,123 @@ using namespace vtap::detect::test;
 
 namespace {
 
-// The rule compiled as a conclusive chain: Hyperscan alone decides.
+// The rules compiled as conclusive chains: Hyperscan alone decides.
 void require_chain(const Engine& e, uint32_t n = 1) {
     REQUIRE(e.db->stats().chain_anchors == n);
     for (const auto& r : e.db->rules()) REQUIRE(r.anchor_conclusive);
 }
 
+std::string dots(size_t n) { return std::string(n, '.'); }
+
 }  // namespace
 
 TEST_CASE("detect chain regex escapes every byte, bounds the first content and each gap", "[detect][chain]") {
-    CHECK(chain_regex(rule(1, {C("a"), C("B").nocase().distance(1).within(3)})).expression ==
-          "\\x61[\\s\\S]{1,3}(?i:\\x42)");
-    CHECK(chain_regex(rule(1, {C("ab").offset(2).depth(5), C("c").distance(0)})).expression ==
-          "^[\\s\\S]{2,5}\\x61\\x62[\\s\\S]*\\x63");
-    CHECK(chain_regex(rule(1, {C("ab").startswith(), C("c").distance(4)})).expression == "^\\x61\\x62[\\s\\S]{4,}\\x63");
-    CHECK(chain_regex(rule(1, {C("ab").offset(3), C("c").within(1)})).expression == "^[\\s\\S]{3,}\\x61\\x62\\x63");
+    CHECK(chain_regex(rule(1, {C("abcd"), C("WXYZ").nocase().distance(1).within(6)})).expression ==
+          "\\x61\\x62\\x63\\x64[\\s\\S]{1,3}(?i:\\x57\\x58\\x59\\x5a)");
+    CHECK(chain_regex(rule(1, {C("abcd").offset(2).depth(7), C("wxyz").distance(0)})).expression ==
+          "^[\\s\\S]{2,5}\\x61\\x62\\x63\\x64[\\s\\S]*\\x77\\x78\\x79\\x7a");
+    CHECK(chain_regex(rule(1, {C("abcd").startswith(), C("wxyz").distance(4)})).expression ==
+          "^\\x61\\x62\\x63\\x64[\\s\\S]{4,}\\x77\\x78\\x79\\x7a");
+    CHECK(chain_regex(rule(1, {C("abcd").offset(3), C("wxyz").within(4)})).expression ==
+          "^[\\s\\S]{3,}\\x61\\x62\\x63\\x64\\x77\\x78\\x79\\x7a");
 }
 
 TEST_CASE("detect chain distance is measured from the end of the previous match", "[detect][chain]") {
-    Engine e({rule(1, {C("ab"), C("cd").distance(2)})});
+    Engine e({rule(1, {C("head"), C("tail").distance(2)})});
     require_chain(e);
-    CHECK(e.packet("abxxcd") == Sids{1});
-    CHECK(e.packet("abxcd").empty());
-    CHECK(e.packet("abxxxxxcd") == Sids{1});
-    CHECK(e.packet("cdxxab").empty());
+    CHECK(e.packet("head..tail") == Sids{1});
+    CHECK(e.packet("head.tail").empty());
+    CHECK(e.packet("head.....tail") == Sids{1});
+    CHECK(e.packet("tail..head").empty());
 }
 
 TEST_CASE("detect chain within bounds the end of the relative match, content included", "[detect][chain]") {
-    Engine e({rule(1, {C("ab"), C("cd").within(4)})});
+    Engine e({rule(1, {C("head"), C("tail").within(6)})});
     require_chain(e);
-    CHECK(e.packet("abcd") == Sids{1});
-    CHECK(e.packet("abxxcd") == Sids{1});  // cd ends 4 after ab
-    CHECK(e.packet("abxxxcd").empty());    // 5 after
-    CHECK(e.packet("cdab").empty());
+    CHECK(e.packet("headtail") == Sids{1});
+    CHECK(e.packet("head..tail") == Sids{1});  // tail ends 6 after head
+    CHECK(e.packet("head...tail").empty());    // 7 after
+    CHECK(e.packet("tailhead").empty());
 }
 
 TEST_CASE("detect chain within counts from where distance puts the search", "[detect][chain]") {
-    Engine e({rule(1, {C("ab"), C("cd").distance(1).within(3)})});
+    Engine e({rule(1, {C("head"), C("tail").distance(1).within(5)})});
     require_chain(e);
-    CHECK(e.packet("abxcd") == Sids{1});
-    CHECK(e.packet("abxxcd") == Sids{1});
-    CHECK(e.packet("abxxxcd").empty());
-    CHECK(e.packet("abcd").empty());
+    CHECK(e.packet("head.tail") == Sids{1});
+    CHECK(e.packet("head..tail") == Sids{1});
+    CHECK(e.packet("head...tail").empty());
+    CHECK(e.packet("headtail").empty());
 }
 
 TEST_CASE("detect chain finds a later occurrence when the first one's window fails", "[detect][chain]") {
-    Engine e({rule(1, {C("ab"), C("cd").within(2)})});
+    Engine e({rule(1, {C("head"), C("tail").within(4)})});
     require_chain(e);
-    CHECK(e.packet("ab....abcd") == Sids{1});
-    CHECK(e.packet("ab....ab..cd").empty());
+    CHECK(e.packet("head....headtail") == Sids{1});
+    CHECK(e.packet("head....head..tail").empty());
 }
 
 TEST_CASE("detect chain offset on the first content is inclusive", "[detect][chain]") {
-    Engine e({rule(1, {C("ab").offset(2), C("cd").distance(0)})});
+    Engine e({rule(1, {C("head").offset(2), C("tail").distance(0)})});
     require_chain(e);
-    CHECK(e.packet("xxabcd") == Sids{1});
-    CHECK(e.packet("xabcd").empty());
-    CHECK(e.packet("xab..xxabcd") == Sids{1});
+    CHECK(e.packet("..headtail") == Sids{1});
+    CHECK(e.packet(".headtail").empty());
+    CHECK(e.packet(".head...headtail") == Sids{1});
 }
 
 TEST_CASE("detect chain depth on the first content bounds its end, from the offset", "[detect][chain]") {
-    Engine e({rule(1, {C("ab").depth(4), C("cd").distance(0)}), rule(2, {C("ab").offset(1).depth(2), C("cd").distance(0)})});
+    Engine e({rule(1, {C("head").depth(6), C("tail").distance(0)}),
+              rule(2, {C("head").offset(1).depth(4), C("tail").distance(0)})});
     require_chain(e, 2);
-    CHECK(e.packet("xxabcd") == Sids{1});     // ab ends at 4
-    CHECK(e.packet("xxxabcd").empty());       // at 5
-    CHECK(e.packet("xabcd") == Sids{1, 2});   // [1,3): ab exactly at 1
-    CHECK(e.packet("abcd") == Sids{1});       // before offset 1
-    CHECK(e.packet("xxxxxab..abcd").empty());
+    CHECK(e.packet("..headtail") == Sids{1});     // head ends at 6
+    CHECK(e.packet("...headtail").empty());       // at 7
+    CHECK(e.packet(".headtail") == Sids{1, 2});   // [1,5): head exactly at 1
+    CHECK(e.packet("headtail") == Sids{1});       // before offset 1
+    CHECK(e.packet(".......head..headtail").empty());
 }
 
 TEST_CASE("detect chain startswith pins the first content to offset 0", "[detect][chain]") {
-    Engine e({rule(1, {C("GET").startswith(), C("/x").distance(1).within(2)})});
+    Engine e({rule(1, {C("GET ").startswith(), C("/x.php").distance(0).within(6)})});
     require_chain(e);
-    CHECK(e.packet("GET /x") == Sids{1});
-    CHECK(e.packet(" GET /x").empty());
-    CHECK(e.packet("GET  /x").empty());
+    CHECK(e.packet("GET /x.php") == Sids{1});
+    CHECK(e.packet(" GET /x.php").empty());
+    CHECK(e.packet("GET  /x.php").empty());
 }
 
 TEST_CASE("detect chain nocase applies to its own content only", "[detect][chain]") {
-    Engine e({rule(1, {C("Ab").nocase(), C("cD").distance(0)})});
+    Engine e({rule(1, {C("HeAd").nocase(), C("tAiL").distance(0)})});
     require_chain(e);
-    CHECK(e.packet("abcD") == Sids{1});
-    CHECK(e.packet("ABcD") == Sids{1});
-    CHECK(e.packet("aBcd").empty());
-    CHECK(e.packet("aBCD").empty());
+    CHECK(e.packet("headtAiL") == Sids{1});
+    CHECK(e.packet("HEADtAiL") == Sids{1});
+    CHECK(e.packet("hEaDtail").empty());
+    CHECK(e.packet("hEaDTAIL").empty());
 }
 
-TEST_CASE("detect chains left to inspection: negative distance, too wide, other keywords", "[detect][chain]") {
+TEST_CASE("detect chains left to inspection: negative distance, costly, other shapes", "[detect][chain]") {
     Engine e({rule(1, {C("world"), C("hello").distance(-11).within(5)}),
-              rule(2, {C("ab"), C("cd").distance(static_cast<int32_t>(kMaxChainRepeatWidth) + 1)}),
-              rule(3, {C("ab"), C("zz").negated()}),
-              rule(4, {C("ab"), C("cd").distance(0).offset(3)})});
+              rule(2, {C("head"), C("tail").distance(static_cast<int32_t>(kMaxChainRepeatWidth) + 1)}),
+              rule(3, {C("head"), C("zzzz").negated()}),
+              rule(4, {C("head"), C("tail").distance(0).offset(5)}),
+              rule(5, {C("head"), C("tai").distance(0)}),  // a content under kMinChainContentBytes
+              rule(6, {C("head"), C("tail")})});           // independent contents
     CHECK(e.db->stats().chain_anchors == 0);
-    CHECK(e.db->stats().chains_too_wide == 1);
+    CHECK(e.db->stats().chains_too_costly == 2);
     for (const auto& r : e.db->rules()) CHECK_FALSE(r.anchor_conclusive);
     CHECK(e.packet("hello world") == Sids{1});
-    CHECK(e.packet("ab" + std::string(kMaxChainRepeatWidth + 1, '.') + "cd") == Sids{2, 3, 4});
-    CHECK(e.packet("ab" + std::string(kMaxChainRepeatWidth, '.') + "cd") == Sids{3, 4});
-    CHECK(e.packet("abxcd") == Sids{3, 4});  // 4: cd after ab and at offset >= 3
-    CHECK(e.packet("abcd") == Sids{3});
+    CHECK(e.packet("head" + dots(kMaxChainRepeatWidth + 1) + "tail") == Sids{2, 3, 4, 5, 6});
+    CHECK(e.packet("head" + dots(kMaxChainRepeatWidth) + "tail") == Sids{3, 4, 5, 6});
+    CHECK(e.packet("head.tail") == Sids{3, 4, 5, 6});  // 4: tail after head and at offset >= 5
+    CHECK(e.packet("headtail") == Sids{3, 5, 6});
 }
 
 TEST_CASE("detect chain rules with the same chain share one Hyperscan pattern", "[detect][chain]") {
-    Engine e({rule(1, {C("ab"), C("cd").within(4)}), rule(2, {C("ab"), C("cd").within(4)}),
-              rule(3, {C("ab"), C("cd").within(5)})});
+    Engine e({rule(1, {C("head"), C("tail").within(6)}), rule(2, {C("head"), C("tail").within(6)}),
+              rule(3, {C("head"), C("tail").within(7)})});
     require_chain(e, 3);
     const auto& g = e.db->stats().groups[static_cast<size_t>(GroupId::kTcpNoStream)];
     CHECK(g.patterns == 2);
-    CHECK(e.packet("abxcd") == Sids{1, 2, 3});
+    auto got = e.packet("head.tail");
+    std::sort(got.begin(), got.end());
+    CHECK(got == Sids{1, 2, 3});
 }
 
 TEST_CASE("detect chain split across two stream segments fires on the second", "[detect][chain][stream]") {
@@ -130,7 +139,7 @@ TEST_CASE("detect chain split across two stream segments fires on the second", "
     require_chain(e);
     StreamHandle h = e.scanner->open_stream();
     CHECK(e.stream(h, "220 hi\r\nUSER ").empty());
-    CHECK(e.stream(h, "ro") .empty());
+    CHECK(e.stream(h, "ro").empty());
     CHECK(e.stream(h, "ot\r\n") == Sids{1});
     CHECK(e.stream(h, "USER bob\r\n").empty());
     e.scanner->close_stream(h);
@@ -139,38 +148,43 @@ TEST_CASE("detect chain split across two stream segments fires on the second", "
 TEST_CASE("detect chain matches in a stream beyond the confirmation window", "[detect][chain][stream]") {
     ScannerOptions small;
     small.window_bytes = 16;
-    Engine e({rule(1, {C("BEGIN"), C("END").distance(0)})}, {}, small);
+    Engine e({rule(1, {C("BEGIN"), C("DONE").distance(0)})}, {}, small);
     require_chain(e);
     StreamHandle h = e.scanner->open_stream();
     CHECK(e.stream(h, "BEGIN").empty());
-    CHECK(e.stream(h, std::string(32, '.')).empty());
-    CHECK(e.stream(h, "END END") == Sids{1});  // once per scan call
+    CHECK(e.stream(h, dots(32)).empty());
+    CHECK(e.stream(h, "DONE DONE") == Sids{1});  // once per scan call
     CHECK(e.stream(h, "..").empty());
-    CHECK(e.stream(h, "END") == Sids{1});
+    CHECK(e.stream(h, "DONE") == Sids{1});
     CHECK(e.scanner->counters().candidates == 2);
     e.scanner->close_stream(h);
 }
 
 TEST_CASE("detect chain offset and depth are absolute stream positions in stream mode", "[detect][chain][stream]") {
-    Engine e({rule(1, {C("ab").depth(4), C("cd").within(2)})});
+    Engine e({rule(1, {C("head").depth(6), C("tail").within(4)})});
     require_chain(e);
     StreamHandle h = e.scanner->open_stream();
-    CHECK(e.stream(h, "xx").empty());
-    CHECK(e.stream(h, "abcd") == Sids{1});   // ab at stream 2..4
-    CHECK(e.stream(h, "abcd").empty());      // ab at 6..8: past the depth
+    CHECK(e.stream(h, "..").empty());
+    CHECK(e.stream(h, "headtail") == Sids{1});  // head at stream 2..6
+    CHECK(e.stream(h, "headtail").empty());     // at 10..14: past the depth
     e.scanner->close_stream(h);
 }
 
-// Random chain rules (every accepted shape, plus some that fall back) over
-// random payloads from a small alphabet so contents occur often and overlap.
-// Each conclusive rule's verdict comes from Hyperscan alone; the reference is
-// inspect_payload on the same buffer.
+// Random chain rules (every accepted shape, and some that fall back) over
+// random payloads: contents of 4-5 bytes over {a, b} (some upper case, some
+// nocase), payloads mostly lower case, so contents occur often and overlap.
+// Each conclusive rule's verdict comes from Hyperscan alone; the reference
+// is inspect_payload on the same buffer.
 TEST_CASE("detect chain verdicts equal the inspection engine's on random rules and payloads", "[detect][chain]") {
     std::mt19937 rng(20261204);
     auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-    auto text = [&](int len, const char* alphabet, int k) {
+    auto text = [&](int len, int upper_in_8) {
         std::string s;
-        for (int i = 0; i < len; ++i) s.push_back(alphabet[pick(0, k - 1)]);
+        for (int i = 0; i < len; ++i) {
+            char ch = pick(0, 1) ? 'a' : 'b';
+            if (pick(0, 7) < upper_in_8) ch = static_cast<char>(ch - 32);
+            s.push_back(ch);
+        }
         return s;
     };
     uint64_t compared = 0, fired = 0, conclusive_rules = 0;
@@ -180,22 +194,23 @@ TEST_CASE("detect chain verdicts equal the inspection engine's on random rules a
             std::vector<rules::PayloadMatch> pm;
             const int chain = pick(2, 4);
             for (int i = 0; i < chain; ++i) {
-                C c(text(pick(1, 3), "abAB", 4));
+                C c(text(pick(4, 5), 1));
                 if (pick(0, 2) == 0) c.nocase();
                 if (i == 0) {
                     switch (pick(0, 5)) {
-                        case 0: c.offset(pick(0, 6)); break;
-                        case 1: c.depth(pick(1, 10)); break;
-                        case 2: c.offset(pick(0, 4)).depth(pick(1, 8)); break;
+                        case 0: c.offset(pick(0, 8)); break;
+                        case 1: c.depth(pick(3, 14)); break;
+                        case 2: c.offset(pick(0, 6)).depth(pick(3, 10)); break;
                         case 3: c.startswith(); break;
                         default: break;
                     }
                 } else {
-                    switch (pick(0, 3)) {
-                        case 0: c.distance(pick(0, 5)); break;
-                        case 1: c.within(pick(1, 7)); break;
-                        case 2: c.distance(pick(0, 4)).within(pick(1, 7)); break;
-                        default: c.distance(pick(-4, 3)).within(pick(1, 7)); break;  // negative: falls back
+                    switch (pick(0, 4)) {
+                        case 0: c.distance(pick(0, 6)); break;
+                        case 1: c.within(pick(3, 10)); break;
+                        case 2: c.distance(pick(0, 5)).within(pick(3, 10)); break;
+                        case 3: c.distance(pick(-6, 2)).within(pick(3, 10)); break;  // negative: falls back
+                        default: break;  // independent: falls back
                     }
                 }
                 pm.push_back(c);
@@ -203,10 +218,12 @@ TEST_CASE("detect chain verdicts equal the inspection engine's on random rules a
             rs.push_back(rule(sid, std::move(pm)));
         }
         Engine e(rs);
-        for (const auto& r : e.db->rules()) conclusive_rules += r.anchor_conclusive ? 1 : 0;
+        uint64_t conclusive_here = 0;
+        for (const auto& r : e.db->rules()) conclusive_here += r.anchor_conclusive ? 1 : 0;
+        conclusive_rules += conclusive_here;
         InspectScratch scratch;  // contents only: no pcre2 data needed
-        for (int p = 0; p < 400; ++p) {
-            const std::string payload = text(pick(0, 40), "abABx", 5);
+        for (int p = 0; p < 500; ++p) {
+            const std::string payload = text(pick(0, 64), 1);
             const Sids got = payload.empty() ? Sids{} : e.packet(payload);
             Sids want;
             for (uint32_t i = 0; i < e.db->rules().size(); ++i) {
@@ -220,12 +237,13 @@ TEST_CASE("detect chain verdicts equal the inspection engine's on random rules a
             std::sort(got_conclusive.begin(), got_conclusive.end());
             INFO("payload \"" << payload << "\" round " << round);
             REQUIRE(got_conclusive == want);
-            compared += e.db->rules().size();
+            compared += conclusive_here;
             fired += want.size();
         }
     }
     // The generator must exercise the chain path, and both verdicts.
-    CHECK(conclusive_rules > 8 * 60 / 2);
+    INFO("conclusive rules " << conclusive_rules << ", verdicts " << compared << ", fired " << fired);
+    CHECK(conclusive_rules > 8 * 60 / 3);
     CHECK(fired > 1000);
-    CHECK(compared > fired * 2);
+    CHECK(compared > fired * 3);
 }
