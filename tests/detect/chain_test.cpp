@@ -170,31 +170,33 @@ TEST_CASE("detect chain offset and depth are absolute stream positions in stream
     e.scanner->close_stream(h);
 }
 
-// Random chain rules (every accepted shape, and some that fall back) over
+namespace {
+
+// Random chain rules (every accepted shape, and some that fall back) and
 // random payloads: contents of 4-5 bytes over {a, b} (some upper case, some
 // nocase), payloads mostly lower case, so contents occur often and overlap.
-// Each conclusive rule's verdict comes from Hyperscan alone; the reference
-// is inspect_payload on the same buffer.
-TEST_CASE("detect chain verdicts equal the inspection engine's on random rules and payloads", "[detect][chain]") {
-    std::mt19937 rng(20261204);
-    auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-    auto text = [&](int len, int upper_in_8) {
+struct RandomChains {
+    std::mt19937 rng{20261204};
+
+    int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
+
+    std::string text(int len) {
         std::string s;
         for (int i = 0; i < len; ++i) {
             char ch = pick(0, 1) ? 'a' : 'b';
-            if (pick(0, 7) < upper_in_8) ch = static_cast<char>(ch - 32);
+            if (pick(0, 7) == 0) ch = static_cast<char>(ch - 32);
             s.push_back(ch);
         }
         return s;
-    };
-    uint64_t compared = 0, fired = 0, conclusive_rules = 0;
-    for (int round = 0; round < 8; ++round) {
+    }
+
+    std::vector<rules::Rule> rules(uint32_t n) {
         std::vector<rules::Rule> rs;
-        for (uint32_t sid = 1; sid <= 60; ++sid) {
+        for (uint32_t sid = 1; sid <= n; ++sid) {
             std::vector<rules::PayloadMatch> pm;
             const int chain = pick(2, 4);
             for (int i = 0; i < chain; ++i) {
-                C c(text(pick(4, 5), 1));
+                C c(text(pick(4, 5)));
                 if (pick(0, 2) == 0) c.nocase();
                 if (i == 0) {
                     switch (pick(0, 5)) {
@@ -217,26 +219,51 @@ TEST_CASE("detect chain verdicts equal the inspection engine's on random rules a
             }
             rs.push_back(rule(sid, std::move(pm)));
         }
-        Engine e(rs);
-        uint64_t conclusive_here = 0;
-        for (const auto& r : e.db->rules()) conclusive_here += r.anchor_conclusive ? 1 : 0;
+        return rs;
+    }
+};
+
+// sids of the conclusive rules that fired, sorted.
+Sids conclusive_only(const Engine& e, const Sids& fired) {
+    Sids out;
+    for (uint32_t sid : fired)
+        if (e.db->rules()[sid - 1].anchor_conclusive) out.push_back(sid);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// sids of the conclusive rules the inspection engine matches on `in`.
+Sids inspected(const Engine& e, const InspectInput& in) {
+    InspectScratch scratch;  // contents only: no pcre2 data needed
+    Sids out;
+    for (const CompiledRule& r : e.db->rules())
+        if (r.anchor_conclusive && inspect_payload(r, in, scratch)) out.push_back(r.sid);
+    return out;
+}
+
+uint32_t conclusive_count(const Engine& e) {
+    uint32_t n = 0;
+    for (const auto& r : e.db->rules()) n += r.anchor_conclusive ? 1 : 0;
+    return n;
+}
+
+}  // namespace
+
+// Each conclusive rule's verdict comes from Hyperscan alone; the reference
+// is inspect_payload on the same buffer.
+TEST_CASE("detect chain verdicts equal the inspection engine's on random rules and payloads", "[detect][chain]") {
+    RandomChains gen;
+    uint64_t compared = 0, fired = 0, conclusive_rules = 0;
+    for (int round = 0; round < 8; ++round) {
+        Engine e(gen.rules(60));
+        const uint32_t conclusive_here = conclusive_count(e);
         conclusive_rules += conclusive_here;
-        InspectScratch scratch;  // contents only: no pcre2 data needed
         for (int p = 0; p < 500; ++p) {
-            const std::string payload = text(pick(0, 64), 1);
-            const Sids got = payload.empty() ? Sids{} : e.packet(payload);
-            Sids want;
-            for (uint32_t i = 0; i < e.db->rules().size(); ++i) {
-                const CompiledRule& r = e.db->rules()[i];
-                if (!r.anchor_conclusive) continue;
-                if (inspect_payload(r, InspectInput{bytes(payload), 0, 0}, scratch)) want.push_back(r.sid);
-            }
-            Sids got_conclusive;
-            for (uint32_t sid : got)
-                if (e.db->rules()[sid - 1].anchor_conclusive) got_conclusive.push_back(sid);
-            std::sort(got_conclusive.begin(), got_conclusive.end());
+            const std::string payload = gen.text(gen.pick(0, 64));
+            const Sids got = conclusive_only(e, payload.empty() ? Sids{} : e.packet(payload));
+            const Sids want = inspected(e, InspectInput{bytes(payload), 0, 0});
             INFO("payload \"" << payload << "\" round " << round);
-            REQUIRE(got_conclusive == want);
+            REQUIRE(got == want);
             compared += conclusive_here;
             fired += want.size();
         }
@@ -246,4 +273,38 @@ TEST_CASE("detect chain verdicts equal the inspection engine's on random rules a
     CHECK(conclusive_rules > 8 * 60 / 3);
     CHECK(fired > 1000);
     CHECK(compared > fired * 3);
+}
+
+// Stream mode: the payload arrives in 2-4 chunks. A conclusive rule fires on
+// a chunk exactly when the inspection engine, given the whole stream so far
+// (no window) with the new chunk marked fresh, finds a match ending in it.
+TEST_CASE("detect chain verdicts on stream chunks equal the inspection engine's over the whole stream", "[detect][chain][stream]") {
+    RandomChains gen;
+    uint64_t fired = 0, later_chunks_fired = 0;
+    for (int round = 0; round < 4; ++round) {
+        ScannerOptions small;
+        small.window_bytes = 256;  // smaller than no stream here: the reference sees it all anyway
+        Engine e(gen.rules(120), {}, small);
+        REQUIRE(conclusive_count(e) > 20);
+        for (int p = 0; p < 300; ++p) {
+            const std::string payload = gen.text(gen.pick(8, 96));
+            std::vector<size_t> cuts{0, payload.size()};
+            for (int k = gen.pick(1, 3); k > 0; --k) cuts.push_back(static_cast<size_t>(gen.pick(1, static_cast<int>(payload.size()) - 1)));
+            std::sort(cuts.begin(), cuts.end());
+            cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+            StreamHandle h = e.scanner->open_stream();
+            for (size_t k = 0; k + 1 < cuts.size(); ++k) {
+                const Sids got = conclusive_only(e, e.stream(h, payload.substr(cuts[k], cuts[k + 1] - cuts[k])));
+                const auto prefix = bytes(payload).first(cuts[k + 1]);
+                const Sids want = inspected(e, InspectInput{prefix, 0, static_cast<uint32_t>(cuts[k])});
+                INFO("payload \"" << payload << "\" chunk " << k << " [" << cuts[k] << ", " << cuts[k + 1] << ") round " << round);
+                REQUIRE(got == want);
+                fired += want.size();
+                if (k > 0) later_chunks_fired += want.size();
+            }
+            e.scanner->close_stream(h);
+        }
+    }
+    INFO("fired " << fired << ", on later chunks " << later_chunks_fired);
+    CHECK(later_chunks_fired > 300);
 }
