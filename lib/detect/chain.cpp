@@ -87,7 +87,6 @@ ChainRegex chain_regex(const rules::Rule& rule) {
         }
         literal(expr, *c);
     }
-    r.repeat_width = static_cast<uint32_t>(std::min<uint64_t>(width, UINT32_MAX));
     if (width > kMaxChainRepeatWidth || short_content) {
         r.shape = ChainShape::kTooCostly;
         return r;

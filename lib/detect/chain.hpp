@@ -22,8 +22,8 @@ inline constexpr uint32_t kMaxChainRepeatWidth = 256;
 // content ("|0d 0a|", "GET") occurs in most packets, and once it is part of
 // the regex Hyperscan runs the chain's engine on each occurrence, where the
 // literal anchor (the longest content) stays quiet. With all loadable ET Open
-// rules, 3-byte contents cost 11 % of raw block and 21 % of stream scanning
-// throughput, 4-byte ones ~0 % and 10 %; see bench/README.md.
+// rules, allowing 3-byte contents cost 8 % of vtapd's block and 21 % of its
+// stream scan throughput, 4 bytes and up ~0 % and 10 %; see bench/README.md.
 inline constexpr uint32_t kMinChainContentBytes = 4;
 
 enum class ChainShape : uint8_t {
@@ -35,7 +35,6 @@ enum class ChainShape : uint8_t {
 struct ChainRegex {
     ChainShape shape = ChainShape::kNotChain;
     std::string expression;  // Hyperscan syntax, flags 0 (no DOTALL needed: gaps are [\s\S])
-    uint32_t repeat_width = 0;
 };
 
 // The chain accepted (and the regex it gets), with at least two contents:
