@@ -2,10 +2,10 @@
 // compiled pcre2 code) and its Hyperscan anchor: the expression whose match
 // nominates the rule as a candidate. A chain of positive contents is one
 // regex for the whole chain (chain.hpp). Otherwise Suricata's fast-pattern
-// choice: the content marked fast_pattern, else the longest positive content; with no
-// positive content, a positive pcre Hyperscan accepts (exactly or with
-// HS_FLAG_PREFILTER); otherwise none and the rule is evaluated on every scan
-// of its group after the header checks.
+// choice: the content marked fast_pattern, else the longest positive
+// content; with no positive content, a positive pcre Hyperscan accepts
+// (exactly or with HS_FLAG_PREFILTER); otherwise none and the rule is
+// evaluated on every scan of its group after the header checks.
 #pragma once
 
 #include <cstdint>
