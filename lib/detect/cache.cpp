@@ -13,7 +13,7 @@ namespace vtap::detect {
 namespace {
 
 constexpr char kMagic[8] = {'V', 'T', 'A', 'P', 'H', 'S', 'D', 'B'};
-constexpr uint32_t kFormat = 1;
+constexpr uint32_t kFormat = 2;  // 2: content chains compiled whole (chain.hpp)
 
 // Length-prefixed canonical encoding: two rule sets encode equal iff every
 // field the engine reads is equal.

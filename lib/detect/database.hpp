@@ -61,6 +61,8 @@ struct CompileStats {
     uint32_t prefilter_anchors = 0;     // ... of which with HS_FLAG_PREFILTER (approximate, confirmed by pcre2)
     uint32_t flowbit_names = 0;         // distinct flowbits names (ids 0..n-1)
     uint32_t flowbit_check_rules = 0;   // rules with isset/isnotset: confirmed after the others of a scan
+    uint32_t chain_anchors = 0;         // content chains compiled whole: conclusive, never inspected
+    uint32_t chains_too_costly = 0;     // chains left to a literal anchor + inspection (chain.hpp: short content, wide repeats)
     uint32_t patterns = 0;              // sum over groups
     size_t db_bytes = 0;                // sum over groups
     double compile_ms = 0;              // wall time of compile() (lowering + Hyperscan or cache load)

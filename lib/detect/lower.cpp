@@ -1,10 +1,11 @@
 // Rule model -> CompiledRule and Hyperscan anchor (cold path).
 #include "detect/lower.hpp"
 
+#include "detect/chain.hpp"
+
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <variant>
 
@@ -16,17 +17,6 @@ template <class... F>
 struct Overloaded : F... {
     using F::operator()...;
 };
-
-std::string hex_escape(const std::string& bytes) {
-    std::string out;
-    out.reserve(bytes.size() * 4);
-    char tmp[5];
-    for (unsigned char b : bytes) {
-        std::snprintf(tmp, sizeof(tmp), "\\x%02x", b);
-        out += tmp;
-    }
-    return out;
-}
 
 bool is_content(const Op& op) { return op.kind == OpKind::kContent || op.kind == OpKind::kPcre; }
 
@@ -73,7 +63,9 @@ public:
             c.positional = c.positional || pins;
         }
         c.packet_level = c.ops.empty() || c.dsize.has_value() || c.flow.no_stream;
-        if (c.ops.size() == 1) {
+        if (chain_regex(rule_).shape == ChainShape::kChain) {
+            c.anchor_conclusive = true;  // the anchor is the whole chain (chain.hpp)
+        } else if (c.ops.size() == 1) {
             const Op& op = c.ops[0];
             c.anchor_conclusive = op.kind == OpKind::kContent && !op.negated && !op.relative && !op.endswith &&
                                   op.offset.var < 0 && op.depth.var < 0 && (!op.has_offset || op.offset.value >= 0) &&
@@ -336,6 +328,11 @@ Anchor choose_anchor(const rules::Rule& rule) {
                 best = c;
 
     Anchor a;
+    if (ChainRegex chain = chain_regex(rule); chain.shape == ChainShape::kChain) {
+        a.kind = AnchorKind::kChain;
+        a.expression = std::move(chain.expression);
+        return a;  // `^` here means offset 0 of the buffer, or of the stream: what offset/depth mean in both
+    }
     if (best != nullptr && !best->bytes.empty()) {
         a.kind = AnchorKind::kLiteral;
         a.expression = hex_escape(best->bytes);

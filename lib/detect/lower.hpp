@@ -1,10 +1,11 @@
 // Cold path: one rules::Rule -> CompiledRule (ops with resolved variables,
 // compiled pcre2 code) and its Hyperscan anchor: the expression whose match
-// nominates the rule as a candidate. Suricata's fast-pattern choice: the
-// content marked fast_pattern, else the longest positive content; with no
-// positive content, a positive pcre Hyperscan accepts (exactly or with
-// HS_FLAG_PREFILTER); otherwise none and the rule is evaluated on every scan
-// of its group after the header checks.
+// nominates the rule as a candidate. A chain of positive contents is one
+// regex for the whole chain (chain.hpp). Otherwise Suricata's fast-pattern
+// choice: the content marked fast_pattern, else the longest positive
+// content; with no positive content, a positive pcre Hyperscan accepts
+// (exactly or with HS_FLAG_PREFILTER); otherwise none and the rule is
+// evaluated on every scan of its group after the header checks.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +19,8 @@
 
 namespace vtap::detect {
 
-enum class AnchorKind : uint8_t { kNone, kLiteral, kRegex };
+// kChain: a whole content chain as one regex (chain.hpp); the rule is conclusive.
+enum class AnchorKind : uint8_t { kNone, kLiteral, kRegex, kChain };
 
 struct Anchor {
     AnchorKind kind = AnchorKind::kNone;

@@ -91,9 +91,10 @@ struct CompiledRule {
     // only such rules can tell old bytes from new ones; see inspect.hpp.
     bool positional = false;
     bool packet_level = false;    // dsize, no_stream, or no payload keywords
-    // The only keyword is one positive content whose offset/depth Hyperscan
-    // enforces: a Hyperscan match of its anchor is the match (Suricata's
-    // DETECT_CONTENT_MPM_IS_CONCLUSIVE), so confirmation skips inspection.
+    // A Hyperscan match of the anchor is the match, so confirmation skips
+    // inspection: the only keyword is one positive content whose offset/depth
+    // Hyperscan enforces (Suricata's DETECT_CONTENT_MPM_IS_CONCLUSIVE), or the
+    // keywords are a content chain compiled whole (chain.hpp).
     bool anchor_conclusive = false;
 };
 

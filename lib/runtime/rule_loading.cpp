@@ -1,5 +1,6 @@
 #include "runtime/rule_loading.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "rules/parser.hpp"
@@ -41,6 +42,14 @@ Result<LoadedRules> finish_loading(PendingRules pending) {
                   "%.1f ms%s\n",
                   st.rules_compiled, st.rules_rejected, st.patterns, st.db_bytes, st.compile_ms,
                   st.cache_hit ? " (cache hit)" : "");
+    out.report += line;
+    size_t stream_state = 0;
+    for (auto g : {detect::GroupId::kStreamToServer, detect::GroupId::kStreamToClient})
+        stream_state = std::max(stream_state, st.groups[static_cast<size_t>(g)].stream_state_bytes);
+    std::snprintf(line, sizeof line,
+                  "compile: %u content chains compiled whole (conclusive), %u left to inspection as too costly for Hyperscan; "
+                  "Hyperscan stream state %zu bytes per stream\n",
+                  st.chain_anchors, st.chains_too_costly, stream_state);
     out.report += line;
     for (const auto& e : st.rejected) out.report += "  rejected: " + e.to_string() + "\n";
     if (!st.cache_note.empty()) out.report += "  cache: " + st.cache_note + "\n";

@@ -14,6 +14,11 @@ rules::Rule with(rules::Rule r, auto&& edit) {
     return r;
 }
 
+// A negated content nothing here contains: the rule's verdict is its
+// positive contents', but it is not a content chain Hyperscan decides alone
+// (chain_test.cpp), so these tests exercise the window and pending anchors.
+rules::PayloadMatch not_chain() { return C("NEVER-IN-THESE-TESTS").negated(); }
+
 }  // namespace
 
 TEST_CASE("detect fires a content split across two stream chunks, on the second", "[detect][stream]") {
@@ -52,7 +57,7 @@ TEST_CASE("detect confirms relative chains that span chunks", "[detect][stream]"
 TEST_CASE("detect re-tries a rule whose anchor came before the rest of its keywords", "[detect][stream]") {
     // The anchor is the longest content, "password=", seen in chunk 1; the
     // short content arrives in chunk 2 where Hyperscan reports nothing.
-    Engine e({rule(1, {C("password="), C("&").distance(0)})});
+    Engine e({rule(1, {C("password="), C("&").distance(0), not_chain()})});
     StreamHandle h = e.scanner->open_stream();
     CHECK(e.stream(h, "POST x password=hunter2").empty());
     CHECK(e.stream(h, "&submit=1") == Sids{1});
@@ -61,7 +66,7 @@ TEST_CASE("detect re-tries a rule whose anchor came before the rest of its keywo
 }
 
 TEST_CASE("detect re-inspects a pending rule only on chunks where one of its contents ends", "[detect][stream]") {
-    Engine e({rule(1, {C("password="), C("&submit").distance(0)})});
+    Engine e({rule(1, {C("password="), C("&submit").distance(0), not_chain()})});
     StreamHandle h = e.scanner->open_stream();
     CHECK(e.stream(h, "POST x password=hunter2").empty());
     const auto before = e.scanner->counters().retries_skipped;
@@ -77,7 +82,7 @@ TEST_CASE("detect re-inspects a pending rule only on chunks where one of its con
 TEST_CASE("detect misses a relative chain that reaches beyond the stream window", "[detect][stream]") {
     ScannerOptions small;
     small.window_bytes = 16;
-    Engine e({rule(1, {C("BEGIN"), C("END").distance(0)})}, {}, small);
+    Engine e({rule(1, {C("BEGIN"), C("END").distance(0), not_chain()})}, {}, small);
     StreamHandle h = e.scanner->open_stream();
     CHECK(e.stream(h, "BEGIN").empty());
     CHECK(e.stream(h, std::string(32, '.')).empty());
@@ -198,7 +203,7 @@ TEST_CASE("detect keeps at most 8 pending anchors per stream and counts the evic
     std::string chunk;
     for (uint32_t i = 1; i <= 9; ++i) {
         const std::string anchor = "anchor-" + std::to_string(i) + "=";
-        rs.push_back(rule(i, {C(anchor), C("&").distance(0)}));
+        rs.push_back(rule(i, {C(anchor), C("&").distance(0), not_chain()}));
         chunk += anchor + "x ";
     }
     Engine e(rs);
