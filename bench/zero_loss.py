@@ -275,7 +275,8 @@ def trial(a, vtapd, size, workers, rate_pps, tag):
     ok = gen["rejected"] == 0 and rx == gen["sent"] and not lost
     return {"offered_pps": rate_pps, "offered": gen["offered"], "sent": gen["sent"], "rejected": gen["rejected"],
             "gen_pps": gen["pps"], "gen_gbps": gen["gbps"], "received": rx,
-            "delivered": stats.get("decap.delivered", 0), "foreign": foreign(stats), "losses": lost, "zero_loss": ok,
+            "delivered": stats.get("decap.delivered", 0), "foreign": foreign(stats),
+            "foreign_by": {k: int(stats[k]) for k in FOREIGN if int(stats.get(k, 0))}, "losses": lost, "zero_loss": ok,
             "flows_sent": gen["flows"], "planted_sent": gen["planted"], "pacer_slips": gen["slips"],
             "elapsed_s": stats.get("elapsed_s", 0)}
 

@@ -44,8 +44,14 @@ def main():
             verdict = t["rejected"] == 0 and t["received"] == t["sent"] and not t["losses"]
             check(t["zero_loss"] == verdict, f"verdict follows the counts: {t}")
             check(t["flows_sent"] > 0 and t["planted_sent"] > 0, f"flows and plants were sent: {t}")
-            # 6 ARP/ICMP/UDP-53 frames per trial: seen, not sent by vtap-gen, not loss.
-            check(t["foreign"] == 6, f"the 6 foreign frames were counted as foreign: {t}")
+            # 6 ARP/ICMP/UDP-53 frames per trial: seen, not sent by vtap-gen, not
+            # loss, each under its reason. The link may carry a few frames of
+            # its own besides (seen once, as 4 more, while other tests ran in
+            # parallel): those are foreign too, never received or lost.
+            by = t["foreign_by"]
+            check(by.get("decap.not_ipv4", 0) >= 2 and by.get("decap.not_udp", 0) >= 2 and
+                  by.get("decap.wrong_port", 0) >= 2 and t["foreign"] >= 6,
+                  f"the 6 foreign frames were counted as foreign, by kind: {t}")
             if t["zero_loss"]:
                 check(t["delivered"] == t["received"], f"a passing trial delivered every frame: {t}")
                 passing.append(t)
