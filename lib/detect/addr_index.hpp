@@ -3,11 +3,13 @@
 // `alert ip [300 addresses] any -> $HOME_NET any`) used to be header-checked
 // on every packet and stream chunk, a linear walk over each rule's list:
 // ~1,200 such rules made detection 100x slower than the scans themselves.
-// A rule whose source or destination is a list of IPv4 prefixes can only
-// match a packet that carries one of those addresses (on either side, for
-// `<>` rules), so an interval table over every listed prefix answers "which
-// rules could match this packet" with two binary searches. It nominates a
-// superset; header_matches() still decides. Built once per Group (cold),
+// A rule whose source or destination is a list of prefixes can only match a
+// packet that carries one of those addresses (on either side, for `<>`
+// rules), so an interval table over every listed prefix answers "which
+// rules could match this packet" with two binary searches: IPv4 by the
+// whole address, IPv6 by its first 64 bits (ET's TOR lists carry both; a
+// table of IPv4 only left ~270 such rules on every IPv6 packet). It
+// nominates a superset; header_matches() still decides. Built once per Group (cold),
 // read-only on the hot path. The same holds for a rule's port list on TCP
 // and UDP: a rule is keyed by whichever of its lists is the most selective.
 #pragma once
