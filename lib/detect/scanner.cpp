@@ -392,6 +392,7 @@ uint32_t Scanner::scan_stream(StreamHandle& h, std::span<const uint8_t> data, co
                 const CompiledRule& rule = db_->rules()[r];
                 if (rule.flowbit_checks.empty() == (pass == 1)) continue;
                 bool hit = header_matches(rule, info, false);
+                bool flowbit_miss = false;
                 // An anchor that ends in this chunk and is the whole rule is a fresh match.
                 const bool conclusive = rule.anchor_conclusive && cand_end_[i] > h.offset;
                 if (hit) {
@@ -403,16 +404,19 @@ uint32_t Scanner::scan_stream(StreamHandle& h, std::span<const uint8_t> data, co
                         ++counters_.retries_skipped;
                         hit = false;
                     } else if (pass == 1 && !flowbit_checks_pass(rule.flowbit_checks, info.flowbits)) {
-                        hit = false;  // kept pending: a later chunk may find the bit set
+                        // Not kept pending: as in Suricata, bytes inspected while
+                        // the bit was unset do not match later when it is set.
+                        hit = false;
+                        flowbit_miss = true;
                     } else {
                         hit = conclusive || inspect_payload(rule, in, inspect_);
                     }
                 }
+                if (hit || flowbit_miss) forget(h, r);
                 if (hit) {
-                    forget(h, r);
                     push(r, true, info, sink);
                     ++fired;
-                } else if (cand_end_[i] != 0 && !conclusive) {
+                } else if (cand_end_[i] != 0 && !conclusive && !flowbit_miss) {
                     remember(h, r, cand_end_[i], h.offset + data.size());
                 }
             }
