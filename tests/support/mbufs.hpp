@@ -28,7 +28,8 @@ inline rte_mbuf* make_mbuf(rte_mempool* mp, const std::vector<uint8_t>& bytes, s
         if (!m) throw std::runtime_error("mbuf pool empty");
         size_t room = rte_pktmbuf_tailroom(m);
         size_t chunk = std::min(bytes.size() - off, (head == nullptr && first_seg) ? first_seg : room);
-        std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(chunk)), bytes.data() + off, chunk);
+        char* dst = rte_pktmbuf_append(m, static_cast<uint16_t>(chunk));
+        if (chunk) std::memcpy(dst, bytes.data() + off, chunk);  // an empty frame has no data() to copy
         off += chunk;
         if (!head) {
             head = tail = m;
