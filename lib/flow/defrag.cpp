@@ -46,55 +46,116 @@ Result<std::unique_ptr<Defrag>> Defrag::create(const DefragConfig& cfg) {
     d->slots_.resize(cfg.max_datagrams);
     d->data_.resize(size_t{cfg.max_datagrams} * (kHeadRoom + kMaxIp));
     d->bits_.resize(size_t{cfg.max_datagrams} * (kMaxIp / 8 + 1));
+    uint32_t n = 1;
+    while (n < 2 * cfg.max_datagrams) n <<= 1;
+    d->index_.assign(n, kNoSlot);
+    d->index_mask_ = n - 1;
+    d->free_.reserve(cfg.max_datagrams);
+    for (uint32_t i = cfg.max_datagrams; i-- > 0;) d->free_.push_back(i);
     return d;
+}
+
+uint64_t Defrag::hash(const Key& k) noexcept {
+    // Field by field (the struct has padding); FNV-1a, then a final mix so
+    // the low bits used as the index depend on every byte.
+    uint64_t h = 0xcbf29ce484222325ull;
+    auto mix = [&](const uint8_t* p, size_t n) {
+        for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    };
+    const size_t addr = k.version == 4 ? 4 : 16;
+    mix(k.src, addr);
+    mix(k.dst, addr);
+    const uint32_t words[3] = {k.tap_src, k.vni, k.id};
+    mix(reinterpret_cast<const uint8_t*>(words), sizeof words);
+    const uint8_t tail[2] = {k.proto, k.version};
+    mix(tail, 2);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    return h ^ (h >> 33);
+}
+
+uint32_t Defrag::index_find(const Key& k) const noexcept {
+    for (uint32_t b = static_cast<uint32_t>(hash(k)) & index_mask_;; b = (b + 1) & index_mask_) {
+        const uint32_t s = index_[b];
+        if (s == kNoSlot) return kNoSlot;
+        if (slots_[s].key == k) return s;
+    }
+}
+
+void Defrag::index_insert(uint32_t slot) noexcept {
+    uint32_t b = static_cast<uint32_t>(hash(slots_[slot].key)) & index_mask_;
+    while (index_[b] != kNoSlot) b = (b + 1) & index_mask_;
+    index_[b] = slot;
+}
+
+// Linear probing's backward-shift delete: every later entry of the run that
+// may sit in the hole moves into it, so no lookup ever stops short.
+void Defrag::index_erase(uint32_t slot) noexcept {
+    uint32_t hole = static_cast<uint32_t>(hash(slots_[slot].key)) & index_mask_;
+    while (index_[hole] != slot) hole = (hole + 1) & index_mask_;
+    for (uint32_t b = (hole + 1) & index_mask_; index_[b] != kNoSlot; b = (b + 1) & index_mask_) {
+        const uint32_t home = static_cast<uint32_t>(hash(slots_[index_[b]].key)) & index_mask_;
+        // Entry b may move to the hole unless its home lies cyclically in (hole, b].
+        const bool stays = hole <= b ? (home > hole && home <= b) : (home > hole || home <= b);
+        if (stays) continue;
+        index_[hole] = index_[b];
+        hole = b;
+    }
+    index_[hole] = kNoSlot;
 }
 
 void Defrag::release(uint32_t i) noexcept {
     Slot& s = slots_[i];
     std::memset(bits(i), 0, (std::min(s.max_end, kMaxIp) + 7) / 8);
+    index_erase(i);
+    (s.older == kNoSlot ? oldest_ : slots_[s.older].newer) = s.newer;
+    (s.newer == kNoSlot ? newest_ : slots_[s.newer].older) = s.older;
+    s.older = s.newer = kNoSlot;
     s.used = false;
     s.total = s.received = s.max_end = 0;
     s.head_len = 0;
+    free_.push_back(i);
     used_--;
 }
 
 // A used slot older than the timeout is released and counted.
 bool Defrag::reclaim_if_expired(uint32_t i, uint64_t now_ns) noexcept {
-    if (!slots_[i].used || now_ns - slots_[i].first_ns <= cfg_.timeout_ns) return false;
+    // A clock that stepped back (capture time) never makes a datagram old.
+    if (!slots_[i].used || now_ns <= slots_[i].first_ns || now_ns - slots_[i].first_ns <= cfg_.timeout_ns) return false;
     ctr_.timeouts++;
     release(i);
     return true;
 }
 
+// The age list is in claim order, so the timed-out datagrams are at its
+// old end (exactly, while the clock does not go backwards).
 void Defrag::expire(uint64_t now_ns) noexcept {
-    if (!used_) return;
-    for (uint32_t i = 0; i < slots_.size(); i++) reclaim_if_expired(i, now_ns);
+    while (oldest_ != kNoSlot && reclaim_if_expired(oldest_, now_ns)) {
+    }
 }
 
-// A linear scan: fragments are rare and the table small (default 256);
-// the keys of a slot share its cache lines with nothing hot.
+// The key's slot through the index; a new datagram takes a free slot, or
+// the oldest one's (counted as evicted) when every slot is in use.
 uint32_t Defrag::find_or_claim(const Key& k, uint64_t now_ns) noexcept {
-    uint32_t free_slot = kNoSlot, oldest = kNoSlot;
-    for (uint32_t i = 0; i < slots_.size(); i++) {
-        Slot& s = slots_[i];
-        if (!s.used || reclaim_if_expired(i, now_ns)) {  // free, or timed out: reclaimed first
-            if (free_slot == kNoSlot) free_slot = i;
-            continue;
-        }
-        if (s.key == k) return i;
-        if (oldest == kNoSlot || s.first_ns < slots_[oldest].first_ns) oldest = i;
-    }
-    if (free_slot == kNoSlot) {
+    expire(now_ns);  // timed out datagrams first: a late fragment starts afresh
+    if (const uint32_t i = index_find(k); i != kNoSlot) return i;
+    if (free_.empty()) {
         ctr_.evicted++;
-        release(oldest);
-        free_slot = oldest;
+        release(oldest_);
     }
-    Slot& s = slots_[free_slot];
+    const uint32_t i = free_.back();
+    free_.pop_back();
+    Slot& s = slots_[i];
     s.key = k;
     s.first_ns = now_ns;
     s.used = true;
+    s.older = newest_;
+    s.newer = kNoSlot;
+    (newest_ == kNoSlot ? oldest_ : slots_[newest_].newer) = i;
+    newest_ = i;
+    index_insert(i);
     used_++;
-    return free_slot;
+    return i;
 }
 
 bool Defrag::parse_ipv4(const uint8_t* frame, uint32_t len, const PktMeta& m, Piece& p) const noexcept {

@@ -3,6 +3,9 @@
 // frame handed back (headers fixed, payload whole).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <random>
+
 #include "flow/defrag.hpp"
 #include "tests/flow/frag_frames.hpp"
 
@@ -122,6 +125,59 @@ TEST_CASE("defrag: a full table evicts its oldest datagram and counts it", "[flo
     const Reassembled* r = add(*d, frag(w, 16, 32, false, 3), 5 * kSec);
     REQUIRE(r != nullptr);
     CHECK(r->len == w.frame.size());
+}
+
+TEST_CASE("defrag: thousands of datagrams in flight, fragments in random order, each completes once",
+          "[flow][defrag]") {
+    // Exercises the key index: inserts, lookups and deletions in random
+    // order (a lookup that stopped short after a deletion would start a
+    // second datagram for the same key and never complete the first).
+    auto d = make_defrag(DefragConfig{.max_datagrams = 4096});
+    const Pkt w = whole_udp();
+    constexpr uint32_t kN = 3000;
+    std::vector<std::pair<uint32_t, bool>> events;  // (datagram, last fragment?)
+    for (uint32_t i = 0; i < kN; i++) events.push_back({i, false}), events.push_back({i, true});
+    std::mt19937 rng(7);
+    std::shuffle(events.begin(), events.end(), rng);
+    std::vector<int> seen(kN, 0);
+    uint32_t done = 0;
+    for (const auto& [i, last] : events) {
+        const uint16_t id = static_cast<uint16_t>(1 + i % 60000);
+        const uint32_t vni = 27 + i / 60000;
+        const Pkt f = last ? frag(w, 16, 32, false, id, vni) : frag(w, 0, 16, true, id, vni);
+        const Reassembled* r = add(*d, f, kSec);
+        INFO("datagram " << i << (last ? " last" : " first") << " fragment, its " << seen[i] + 1 << ". one");
+        CHECK((r != nullptr) == (++seen[i] == 2));
+        done += r != nullptr;
+    }
+    CHECK(done == kN);
+    CHECK(d->counters().reassembled == kN);
+    CHECK(d->counters().evicted == 0);
+    CHECK(d->in_progress() == 0);
+}
+
+TEST_CASE("defrag: a flood of first fragments evicts the oldest, one probe each", "[flow][defrag]") {
+    auto d = make_defrag(DefragConfig{.max_datagrams = 4096});
+    const Pkt w = whole_udp();
+    constexpr uint32_t kN = 10000;
+    auto key = [](uint32_t i) { return std::pair<uint16_t, uint32_t>(static_cast<uint16_t>(1 + i % 50000), 100 + i); };
+    for (uint32_t i = 0; i < kN; i++) {
+        auto [id, vni] = key(i);
+        CHECK(add(*d, frag(w, 0, 16, true, id, vni), kSec + i) == nullptr);
+    }
+    CHECK(d->counters().evicted == kN - 4096);
+    CHECK(d->in_progress() == 4096);
+    // The newest datagram is still there and completes...
+    auto [nid, nvni] = key(kN - 1);
+    CHECK(add(*d, frag(w, 16, 32, false, nid, nvni), 2 * kSec) != nullptr);
+    // ...the oldest was evicted: its last fragment starts a new datagram.
+    auto [oid, ovni] = key(0);
+    CHECK(add(*d, frag(w, 16, 32, false, oid, ovni), 2 * kSec) == nullptr);
+    CHECK(d->in_progress() == 4096);
+    // After the timeout every one goes, oldest first.
+    d->expire(100 * kSec);
+    CHECK(d->in_progress() == 0);
+    CHECK(d->counters().timeouts == 4096);
 }
 
 TEST_CASE("defrag: datagrams of other VNIs or IP ids are kept apart", "[flow][defrag]") {
