@@ -74,7 +74,7 @@ void IntervalTable<Key>::build(Wide key_space) {
     std::stable_sort(events_.begin(), events_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     std::map<uint32_t, int> active;  // rule -> covering ranges (lists may overlap)
     for (size_t i = 0; i < events_.size();) {
-        const uint64_t at = events_[i].first;
+        const Wide at = events_[i].first;  // IPv6 ends reach 2^64: not a uint64_t
         for (; i < events_.size() && events_[i].first == at; ++i) {
             const auto [r, d] = events_[i].second;
             if ((active[r] += d) == 0) active.erase(r);
@@ -87,6 +87,17 @@ void IntervalTable<Key>::build(Wide key_space) {
     first_.push_back(static_cast<uint32_t>(rules_.size()));
     events_.clear();
     events_.shrink_to_fit();
+
+    unsigned bits = 0;
+    while ((static_cast<Wide>(1) << bits) < key_space) ++bits;
+    shift_ = bits - kBucketBits;
+    bucket_.assign((size_t{1} << kBucketBits) + 1, 0);
+    size_t i = 0;
+    for (size_t b = 0; b <= (size_t{1} << kBucketBits); ++b) {
+        const Wide from = static_cast<Wide>(b) << shift_;
+        while (i < starts_.size() && starts_[i] < from) ++i;
+        bucket_[b] = static_cast<uint32_t>(i);
+    }
 }
 
 template class IntervalTable<uint32_t>;

@@ -252,3 +252,53 @@ TEST_CASE("detect header-only IPv6 list rules are nominated by address, not on e
     CHECK(e.packet("x", p).empty());
     CHECK(e.scanner->counters().candidates == before);
 }
+
+TEST_CASE("interval tables answer like a brute-force scan across the whole key space, IPv6 ends at 2^64 included",
+          "[detect][addr_index]") {
+    using U128 = unsigned __int128;
+    std::mt19937_64 rng(99);
+    struct Range {
+        U128 lo, end;
+    };
+    std::vector<Range> ranges;
+    IntervalTable<uint64_t> t6;
+    for (uint32_t r = 0; r < 400; r++) {
+        const unsigned len = 16 + rng() % 49;  // /16../64 of the first 64 bits
+        const U128 size = static_cast<U128>(1) << (64 - len);
+        const U128 lo = static_cast<U128>(rng()) & ~(size - 1);
+        ranges.push_back({lo, lo + size});
+    }
+    ranges.push_back({static_cast<U128>(0xffffull << 48), static_cast<U128>(1) << 64});  // ffff::/16: ends at 2^64
+    ranges.push_back({0, static_cast<U128>(1) << 48});                                    // ::/16
+    for (uint32_t r = 0; r < ranges.size(); r++) t6.add(r, ranges[r].lo, ranges[r].end);
+    t6.build(static_cast<U128>(1) << 64);
+    std::vector<uint64_t> keys = {0, ~0ull, 0xffff000000000000ull, 0xfffeffffffffffffull};
+    for (const auto& r : ranges) {
+        keys.push_back(static_cast<uint64_t>(r.lo));
+        keys.push_back(static_cast<uint64_t>(r.end - 1));
+        if (r.end < (static_cast<U128>(1) << 64)) keys.push_back(static_cast<uint64_t>(r.end));
+    }
+    for (int i = 0; i < 20000; i++) keys.push_back(rng());
+    for (uint64_t k : keys) {
+        std::vector<uint32_t> want;
+        for (uint32_t r = 0; r < ranges.size(); r++)
+            if (ranges[r].lo <= k && k < ranges[r].end) want.push_back(r);
+        auto got_span = t6.lookup(k);
+        std::vector<uint32_t> got(got_span.begin(), got_span.end());
+        std::sort(got.begin(), got.end());
+        INFO("key " << std::hex << k);
+        REQUIRE(got == want);
+    }
+
+    IntervalTable<uint32_t> ports;  // a 16-bit key space: buckets of 16 ports
+    ports.add(0, 22, 23);
+    ports.add(1, 0, 1024);
+    ports.add(2, 65535, 65536);
+    ports.build(uint64_t{1} << 16);
+    CHECK(ports.lookup(22).size() == 2);
+    CHECK(ports.lookup(23).size() == 1);
+    CHECK(ports.lookup(1023).size() == 1);
+    CHECK(ports.lookup(1024).empty());
+    CHECK(ports.lookup(65535).size() == 1);
+    CHECK(ports.lookup(65534).empty());
+}
