@@ -48,14 +48,14 @@ Result<std::unique_ptr<Defrag>> Defrag::create(const DefragConfig& cfg) {
     d->bits_.resize(size_t{cfg.max_datagrams} * (kMaxIp / 8 + 1));
     uint32_t n = 1;
     while (n < 2 * cfg.max_datagrams) n <<= 1;
-    d->index_.assign(n, kNoSlot);
+    d->index_.assign(n, probe::Entry{0, 0});
     d->index_mask_ = n - 1;
     d->free_.reserve(cfg.max_datagrams);
     for (uint32_t i = cfg.max_datagrams; i-- > 0;) d->free_.push_back(i);
     return d;
 }
 
-uint64_t Defrag::hash(const Key& k) noexcept {
+uint32_t Defrag::hash(const Key& k) noexcept {
     // Field by field (the struct has padding); FNV-1a, then a final mix so
     // the low bits used as the index depend on every byte.
     uint64_t h = 0xcbf29ce484222325ull;
@@ -71,43 +71,13 @@ uint64_t Defrag::hash(const Key& k) noexcept {
     mix(tail, 2);
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
-    return h ^ (h >> 33);
-}
-
-uint32_t Defrag::index_find(const Key& k) const noexcept {
-    for (uint32_t b = static_cast<uint32_t>(hash(k)) & index_mask_;; b = (b + 1) & index_mask_) {
-        const uint32_t s = index_[b];
-        if (s == kNoSlot) return kNoSlot;
-        if (slots_[s].key == k) return s;
-    }
-}
-
-void Defrag::index_insert(uint32_t slot) noexcept {
-    uint32_t b = static_cast<uint32_t>(hash(slots_[slot].key)) & index_mask_;
-    while (index_[b] != kNoSlot) b = (b + 1) & index_mask_;
-    index_[b] = slot;
-}
-
-// Linear probing's backward-shift delete: every later entry of the run that
-// may sit in the hole moves into it, so no lookup ever stops short.
-void Defrag::index_erase(uint32_t slot) noexcept {
-    uint32_t hole = static_cast<uint32_t>(hash(slots_[slot].key)) & index_mask_;
-    while (index_[hole] != slot) hole = (hole + 1) & index_mask_;
-    for (uint32_t b = (hole + 1) & index_mask_; index_[b] != kNoSlot; b = (b + 1) & index_mask_) {
-        const uint32_t home = static_cast<uint32_t>(hash(slots_[index_[b]].key)) & index_mask_;
-        // Entry b may move to the hole unless its home lies cyclically in (hole, b].
-        const bool stays = hole <= b ? (home > hole && home <= b) : (home > hole || home <= b);
-        if (stays) continue;
-        index_[hole] = index_[b];
-        hole = b;
-    }
-    index_[hole] = kNoSlot;
+    return static_cast<uint32_t>(h ^ (h >> 33));
 }
 
 void Defrag::release(uint32_t i) noexcept {
     Slot& s = slots_[i];
     std::memset(bits(i), 0, (std::min(s.max_end, kMaxIp) + 7) / 8);
-    index_erase(i);
+    probe::erase(index_.data(), index_mask_, s.hash, i);
     (s.older == kNoSlot ? oldest_ : slots_[s.older].newer) = s.newer;
     (s.newer == kNoSlot ? newest_ : slots_[s.newer].older) = s.older;
     s.older = s.newer = kNoSlot;
@@ -138,10 +108,16 @@ void Defrag::expire(uint64_t now_ns) noexcept {
 // the oldest one's (counted as evicted) when every slot is in use.
 uint32_t Defrag::find_or_claim(const Key& k, uint64_t now_ns) noexcept {
     expire(now_ns);  // timed out datagrams first: a late fragment starts afresh
-    if (const uint32_t i = index_find(k); i != kNoSlot) return i;
+    const uint32_t h = hash(k);
+    auto same = [&](uint32_t i) { return slots_[i].key == k; };
+    bool found = false;
+    uint32_t at = probe::find(index_.data(), index_mask_, h, same, found);
+    if (found) return index_[at].idx1 - 1;
     if (free_.empty()) {
         ctr_.evicted++;
         release(oldest_);
+        // The release shifted index entries: probe again for the empty one.
+        at = probe::find(index_.data(), index_mask_, h, same, found);
     }
     const uint32_t i = free_.back();
     free_.pop_back();
@@ -153,7 +129,8 @@ uint32_t Defrag::find_or_claim(const Key& k, uint64_t now_ns) noexcept {
     s.newer = kNoSlot;
     (newest_ == kNoSlot ? oldest_ : slots_[newest_].newer) = i;
     newest_ = i;
-    index_insert(i);
+    s.hash = h;
+    index_[at] = probe::Entry{h, i + 1};
     used_++;
     return i;
 }

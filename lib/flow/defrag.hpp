@@ -17,6 +17,7 @@
 
 #include "core/pkt_meta.hpp"
 #include "core/result.hpp"
+#include "flow/probe_index.hpp"
 
 namespace vtap::flow {
 
@@ -75,7 +76,8 @@ public:
     const DefragCounters& counters() const noexcept { return ctr_; }
     uint32_t in_progress() const noexcept { return used_; }
     size_t memory_bytes() const noexcept {
-        return data_.size() + bits_.size() + slots_.size() * sizeof(Slot) + (index_.size() + free_.capacity()) * 4;
+        return data_.size() + bits_.size() + slots_.size() * sizeof(Slot) + index_.size() * sizeof(probe::Entry) +
+               free_.capacity() * sizeof(uint32_t);
     }
 
     // Link header (Ethernet + 2 VLAN tags, 22 bytes) + the longest IPv4
@@ -118,6 +120,7 @@ private:
         uint16_t nh_off = 0;     // IPv6: first fragment's Next Header byte to rewrite
         uint8_t next = 0;        // IPv6: first fragment's fragment header next header
         bool used = false;
+        uint32_t hash = 0;       // of key, as the index holds it
         uint32_t older = kNoSlot, newer = kNoSlot;  // the age list: used slots in the order they were claimed
         PktMeta meta{};          // first fragment's
         uint8_t head[kHeadRoom];
@@ -126,10 +129,7 @@ private:
     uint32_t find_or_claim(const Key& k, uint64_t now_ns) noexcept;
     void release(uint32_t i) noexcept;
     bool reclaim_if_expired(uint32_t i, uint64_t now_ns) noexcept;
-    static uint64_t hash(const Key& k) noexcept;
-    uint32_t index_find(const Key& k) const noexcept;
-    void index_insert(uint32_t slot) noexcept;
-    void index_erase(uint32_t slot) noexcept;
+    static uint32_t hash(const Key& k) noexcept;
     uint8_t* data(uint32_t i) noexcept { return data_.data() + size_t{i} * (kHeadRoom + kMaxIp); }
     uint8_t* bits(uint32_t i) noexcept { return bits_.data() + size_t{i} * (kMaxIp / 8 + 1); }
 
@@ -137,11 +137,10 @@ private:
     std::vector<Slot> slots_;
     std::vector<uint8_t> data_;  // per slot: kHeadRoom + kMaxIp bytes; the payload starts at kHeadRoom
     std::vector<uint8_t> bits_;  // per slot: one bit per payload byte
-    // Key -> slot: open addressing with linear probing over a power of two
-    // at least twice max_datagrams, deletions by backward shift (no
-    // tombstones), so a fragment costs a few probes, not a walk over every
-    // slot: a fragment flood at max_datagrams 4096 stays cheap.
-    std::vector<uint32_t> index_;
+    // Key -> slot (probe_index.hpp, as FlowTable's) over a power of two at
+    // least twice max_datagrams: a fragment costs a few probes, not a walk
+    // over every slot, so a fragment flood at max_datagrams 4096 stays cheap.
+    std::vector<probe::Entry> index_;
     uint32_t index_mask_ = 0;
     std::vector<uint32_t> free_;             // unused slots
     uint32_t oldest_ = kNoSlot, newest_ = kNoSlot;  // ends of the age list

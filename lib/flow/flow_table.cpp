@@ -146,37 +146,13 @@ uint32_t FlowTable::index_of(const Flow& f) const noexcept {
 Flow* FlowTable::find(const shard::FlowKey& key, uint32_t hash, uint32_t& slot) noexcept {
     // Low hash bits pick the slot: shard's worker_of() uses the high bits,
     // so on one worker the low bits are still uniform.
-    for (uint32_t s = hash & slot_mask_;; s = (s + 1) & slot_mask_) {
-        const Slot sl = slots_[s];
-        if (sl.idx1 == 0) {
-            slot = s;
-            return nullptr;
-        }
-        if (sl.hash == hash) {
-            Flow& f = flows_[sl.idx1 - 1];
-            if (std::memcmp(&f.key, &key, sizeof key) == 0) {
-                slot = s;
-                return &f;
-            }
-        }
-    }
+    bool found = false;
+    slot = probe::find(slots_, slot_mask_, hash,
+                       [&](uint32_t i) { return std::memcmp(&flows_[i].key, &key, sizeof key) == 0; }, found);
+    return found ? &flows_[slots_[slot].idx1 - 1] : nullptr;
 }
 
-// Linear-probing deletion by backward shift (Knuth 6.4, Algorithm R): no
-// tombstones, so lookups never slow down as flows come and go.
-void FlowTable::index_erase(uint32_t idx) noexcept {
-    uint32_t i = flows_[idx].hash & slot_mask_;
-    while (slots_[i].idx1 != idx + 1) i = (i + 1) & slot_mask_;
-    for (uint32_t j = (i + 1) & slot_mask_; slots_[j].idx1 != 0; j = (j + 1) & slot_mask_) {
-        const uint32_t home = slots_[j].hash & slot_mask_;
-        // The entry at j may move to i only if its home is not in (i, j].
-        const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
-        if (stays) continue;
-        slots_[i] = slots_[j];
-        i = j;
-    }
-    slots_[i] = Slot{0, 0};
-}
+void FlowTable::index_erase(uint32_t idx) noexcept { probe::erase(slots_, slot_mask_, flows_[idx].hash, idx); }
 
 // ---- LRU lists (one per timeout class, oldest at head) ---------------------
 

@@ -12,12 +12,12 @@
 #include "core/pkt_meta.hpp"
 #include "core/result.hpp"
 #include "flow/flow.hpp"
+#include "flow/probe_index.hpp"
 #include "flow/tcp.hpp"
 
 namespace vtap::flow {
 
 namespace detail {
-struct Slot;   // index entry: hash + flow index
 struct Piece;  // out-of-order segment pool unit
 }  // namespace detail
 
@@ -80,7 +80,7 @@ public:
     uint32_t pieces_free() const noexcept { return pieces_free_; }
 
 private:
-    using Slot = detail::Slot;
+    using Slot = probe::Entry;  // index entry: hash + flow index
     using Piece = detail::Piece;
     struct Lru {
         uint32_t head = kNoIndex;  // oldest

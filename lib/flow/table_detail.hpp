@@ -9,14 +9,6 @@
 
 namespace vtap::flow {
 
-// Index entry: the full hash (a cheap first compare before the 44-byte key)
-// and the flow's array index + 1, so an all-zero slot is empty.
-struct detail::Slot {
-    uint32_t hash;
-    uint32_t idx1;
-};
-static_assert(sizeof(detail::Slot) == 8);
-
 // One unit of the out-of-order pool: up to kPieceData contiguous stream bytes
 // starting at seq. A segment longer than that occupies several pieces.
 inline constexpr uint32_t kPieceBytes = 512;
