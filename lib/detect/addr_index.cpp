@@ -52,16 +52,6 @@ const rules::PortSpec* port_side(const CompiledRule& r) noexcept {
     return nullptr;
 }
 
-uint32_t v4(const rules::Cidr& c) noexcept {
-    return (uint32_t{c.addr[0]} << 24) | (uint32_t{c.addr[1]} << 16) | (uint32_t{c.addr[2]} << 8) | c.addr[3];
-}
-
-uint64_t v6_high64(const rules::Cidr& c) noexcept {
-    uint64_t h = 0;
-    for (size_t i = 0; i < 8; ++i) h = (h << 8) | c.addr[i];
-    return h;
-}
-
 }  // namespace
 
 // A sweep over range start/end events gives the elementary intervals and
@@ -132,7 +122,7 @@ std::vector<uint32_t> AddrIndex::build(const std::vector<CompiledRule>& rules, c
                 continue;
             }
             const uint64_t size = uint64_t{1} << (32 - c.len);
-            const uint64_t lo = v4(c) & ~(size - 1);
+            const uint64_t lo = v4_key(c.addr.data()) & ~(size - 1);
             addrs_.add(r, lo, lo + size);
         }
         if (broad_v6) {
@@ -143,7 +133,7 @@ std::vector<uint32_t> AddrIndex::build(const std::vector<CompiledRule>& rules, c
             if (c.family == 4) continue;
             const unsigned len = c.len < 64 ? c.len : 64;
             const unsigned __int128 size = static_cast<unsigned __int128>(1) << (64 - len);
-            const unsigned __int128 lo = v6_high64(c) & ~(size - 1);
+            const unsigned __int128 lo = v6_key(c.addr.data()) & ~(size - 1);
             addrs6_.add(r, lo, lo + size);
         }
     }

@@ -84,6 +84,13 @@ public:
     std::vector<uint32_t> build(const std::vector<CompiledRule>& rules, const std::vector<uint32_t>& candidates,
                                 std::vector<uint32_t>& v6_only, bool ports = false);
 
+    // The keys of an address in network byte order (a Cidr's or a packet's
+    // bytes): IPv4 as a host-order integer, IPv6 as its first 64 bits.
+    static uint32_t v4_key(const uint8_t* a) noexcept {
+        return (uint32_t{a[0]} << 24) | (uint32_t{a[1]} << 16) | (uint32_t{a[2]} << 8) | a[3];
+    }
+    static uint64_t v6_key(const uint8_t* a) noexcept { return (uint64_t{v4_key(a)} << 32) | v4_key(a + 4); }
+
     // Rules whose listed IPv4 prefixes contain `addr` (host byte order).
     std::span<const uint32_t> lookup(uint32_t addr) const noexcept { return addrs_.lookup(addr); }
     // Rules whose listed IPv6 prefixes contain an address starting with

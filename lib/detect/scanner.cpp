@@ -166,19 +166,11 @@ void Scanner::nominate_unanchored(const Group& g, const PacketInfo& info) noexce
         for (uint32_t r : g.addr_index.lookup_port(info.dst_port)) nominate(r, 0);
     }
     if (info.src.family == 4) {
-        auto host = [](const IpAddr& a) {
-            return (uint32_t{a.bytes[0]} << 24) | (uint32_t{a.bytes[1]} << 16) | (uint32_t{a.bytes[2]} << 8) | a.bytes[3];
-        };
-        for (uint32_t r : g.addr_index.lookup(host(info.src))) nominate(r, 0);
-        for (uint32_t r : g.addr_index.lookup(host(info.dst))) nominate(r, 0);
+        for (uint32_t r : g.addr_index.lookup(AddrIndex::v4_key(info.src.bytes.data()))) nominate(r, 0);
+        for (uint32_t r : g.addr_index.lookup(AddrIndex::v4_key(info.dst.bytes.data()))) nominate(r, 0);
     } else {
-        auto high64 = [](const IpAddr& a) {
-            uint64_t h = 0;
-            for (size_t i = 0; i < 8; ++i) h = (h << 8) | a.bytes[i];
-            return h;
-        };
-        for (uint32_t r : g.addr_index.lookup_v6(high64(info.src))) nominate(r, 0);
-        for (uint32_t r : g.addr_index.lookup_v6(high64(info.dst))) nominate(r, 0);
+        for (uint32_t r : g.addr_index.lookup_v6(AddrIndex::v6_key(info.src.bytes.data()))) nominate(r, 0);
+        for (uint32_t r : g.addr_index.lookup_v6(AddrIndex::v6_key(info.dst.bytes.data()))) nominate(r, 0);
         for (uint32_t r : g.always_v6) nominate(r, 0);
     }
 }
