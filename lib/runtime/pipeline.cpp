@@ -87,39 +87,35 @@ struct Pipeline::Impl {
 
 namespace {
 
-Result<uint64_t> count_pcap_frames(const std::string& path) {
-    char err[PCAP_ERRBUF_SIZE];
-    pcap_t* p = pcap_open_offline(path.c_str(), err);
-    if (!p) return fail(path, std::string("cannot open capture: ") + err);
-    uint64_t n = 0;
-    pcap_pkthdr* h;
-    const u_char* d;
-    int rc;
-    while ((rc = pcap_next_ex(p, &h, &d)) == 1) n++;
-    std::string why = rc == PCAP_ERROR ? pcap_geterr(p) : "";
-    pcap_close(p);
-    if (rc == PCAP_ERROR) return fail(path, "capture is damaged after frame " + std::to_string(n) + ": " + why);
-    return n;
-}
-
-// The decap mode must match what the capture holds: Ethernet frames for
-// vxlan and ethernet, bare IP packets for ip. Otherwise every frame would be
-// dropped as malformed, which says nothing about the real mistake.
-Result<void> check_pcap_link(const std::string& path, decap::DecapMode mode) {
+// Opens a pcap port's file once, before EAL: the decap mode must match what
+// the capture holds (Ethernet frames for vxlan and ethernet, bare IP packets
+// for ip), else every frame would be dropped as malformed, which says nothing
+// about the real mistake. Counts the frames when `count` (offline runs end
+// when they are all accounted for); returns 0 otherwise.
+Result<uint64_t> check_pcap(const std::string& path, decap::DecapMode mode, bool count) {
     char err[PCAP_ERRBUF_SIZE];
     pcap_t* p = pcap_open_offline(path.c_str(), err);
     if (!p) return fail(path, std::string("cannot open capture: ") + err);
     const int link = pcap_datalink(p);
-    pcap_close(p);
     const bool raw = link == DLT_RAW || link == DLT_IPV4 || link == DLT_IPV6;
-    const char* name = pcap_datalink_val_to_name(link) ? pcap_datalink_val_to_name(link) : "?";
-    if (raw && mode != decap::DecapMode::kIp)
-        return fail(path, std::string("capture holds raw IP packets (link type ") + name +
-                              "): read it with decap.mode: ip");
-    if (!raw && mode == decap::DecapMode::kIp)
-        return fail(path, std::string("decap.mode is ip but the capture has link type ") + name +
+    const std::string name = pcap_datalink_val_to_name(link) ? pcap_datalink_val_to_name(link) : "?";
+    if (raw != (mode == decap::DecapMode::kIp)) {
+        pcap_close(p);
+        if (raw) return fail(path, "capture holds raw IP packets (link type " + name + "): read it with decap.mode: ip");
+        return fail(path, "decap.mode is ip but the capture has link type " + name +
                               "; use decap.mode ethernet or vxlan for Ethernet frames");
-    return {};
+    }
+    uint64_t n = 0;
+    int rc = 0;
+    if (count) {
+        pcap_pkthdr* h;
+        const u_char* d;
+        while ((rc = pcap_next_ex(p, &h, &d)) == 1) n++;
+    }
+    std::string why = rc == PCAP_ERROR ? pcap_geterr(p) : "";
+    pcap_close(p);
+    if (rc == PCAP_ERROR) return fail(path, "capture is damaged after frame " + std::to_string(n) + ": " + why);
+    return n;
 }
 
 Result<void> make_rings(Pipeline::Impl& im, int socket) {
@@ -264,15 +260,13 @@ Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::st
     const auto& pc = im->cfg.pipeline;
 
     for (const auto& port : cfg.ports) {
-        if (port.driver == "pcap")
-            if (auto ok = check_pcap_link(port.pcap_file, cfg.decap.mode); !ok) return std::unexpected(ok.error());
-        if (port.driver == "pcap" && !port.infinite_rx) {
-            auto n = count_pcap_frames(port.pcap_file);
+        uint64_t expected = 0;  // frames an offline port delivers before it is done; 0: not offline
+        if (port.driver == "pcap") {
+            auto n = check_pcap(port.pcap_file, cfg.decap.mode, !port.infinite_rx);
             if (!n) return std::unexpected(n.error());
-            im->pcap_expected.push_back(*n);
-        } else {
-            im->pcap_expected.push_back(0);
+            expected = *n;
         }
+        im->pcap_expected.push_back(expected);
     }
 
     // Rules are parsed here (their errors end the start at once) and compile
