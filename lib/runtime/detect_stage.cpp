@@ -107,15 +107,8 @@ Result<std::unique_ptr<DetectStage>> DetectStage::create(uint16_t worker, const 
     st->db_ = std::move(db);
     st->classes_ = classes;
     st->alerts_ = alerts;
-    const size_t n = size_t{cfg.capacity} * 2;
-    st->handles_.resize(n);
-    st->free_handles_.reserve(n);
-    for (size_t i = n; i-- > 0;) st->free_handles_.push_back(static_cast<uint32_t>(i));
-    if (st->db_->stats().flowbit_names != 0) {
-        st->bits_.resize(cfg.capacity);
-        st->free_bits_.reserve(cfg.capacity);
-        for (size_t i = cfg.capacity; i-- > 0;) st->free_bits_.push_back(static_cast<uint32_t>(i));
-    }
+    st->handles_.init(size_t{cfg.capacity} * 2);
+    if (st->db_->stats().flowbit_names != 0) st->bits_.init(cfg.capacity);
     // net_pcap stamps each mbuf with the capture time (microseconds since the
     // epoch): detection then runs on the capture's clock (flow timeouts, EVE
     // timestamps), as Suricata does. Other PMDs stamp NIC clock ticks, which
@@ -134,12 +127,11 @@ DetectStage::~DetectStage() {
 detect::StreamHandle* DetectStage::handle(flow::Flow& f, flow::Direction d) noexcept {
     void*& slot = f.user[flow::index(d)];
     if (slot) return static_cast<detect::StreamHandle*>(slot);
-    if (free_handles_.empty()) {
+    detect::StreamHandle* h = handles_.take();
+    if (!h) {
         ctr_.no_stream_handle++;
         return nullptr;
     }
-    detect::StreamHandle* h = &handles_[free_handles_.back()];
-    free_handles_.pop_back();
     *h = scanner_->open_stream();
     slot = h;
     return h;
@@ -147,9 +139,8 @@ detect::StreamHandle* DetectStage::handle(flow::Flow& f, flow::Direction d) noex
 
 detect::FlowBits* DetectStage::flowbits(flow::Flow& f) noexcept {
     if (f.user_flow) return static_cast<detect::FlowBits*>(f.user_flow);
-    if (free_bits_.empty()) return nullptr;  // the rule set uses no flowbits
-    detect::FlowBits* b = &bits_[free_bits_.back()];
-    free_bits_.pop_back();
+    detect::FlowBits* b = bits_.take();
+    if (!b) return nullptr;  // the rule set uses no flowbits
     b->clear();
     f.user_flow = b;
     return b;
@@ -158,15 +149,14 @@ detect::FlowBits* DetectStage::flowbits(flow::Flow& f) noexcept {
 void DetectStage::on_close(void* ctx, flow::Flow& f, flow::CloseReason) noexcept {
     auto* self = static_cast<DetectStage*>(ctx);
     if (f.user_flow) {
-        auto* b = static_cast<detect::FlowBits*>(f.user_flow);
-        self->free_bits_.push_back(static_cast<uint32_t>(b - self->bits_.data()));
+        self->bits_.give(static_cast<detect::FlowBits*>(f.user_flow));
         f.user_flow = nullptr;
     }
     for (void*& slot : f.user) {
         if (!slot) continue;
         auto* h = static_cast<detect::StreamHandle*>(slot);
         self->scanner_->close_stream(*h);
-        self->free_handles_.push_back(static_cast<uint32_t>(h - self->handles_.data()));
+        self->handles_.give(h);
         slot = nullptr;
     }
 }

@@ -71,14 +71,30 @@ private:
     const ClassMap* classes_ = nullptr;
     alert::AlertQueue* alerts_ = nullptr;
     detect::MatchSink sink_;
-    // Stream handles for the flows' two directions, preallocated: flow
-    // capacity x 2, linked through a free list of indexes.
-    std::vector<detect::StreamHandle> handles_;
-    std::vector<uint32_t> free_handles_;
+    // Per-flow state behind Flow's user pointers, allocated at create() and
+    // handed out through a free list of indexes: no allocation per flow.
+    template <class T>
+    struct Pool {
+        std::vector<T> items;
+        std::vector<uint32_t> free;
+        void init(size_t n) {
+            items.resize(n);
+            free.reserve(n);
+            for (size_t i = n; i-- > 0;) free.push_back(static_cast<uint32_t>(i));
+        }
+        T* take() noexcept {  // nullptr when every item is in use
+            if (free.empty()) return nullptr;
+            T* t = &items[free.back()];
+            free.pop_back();
+            return t;
+        }
+        void give(T* t) noexcept { free.push_back(static_cast<uint32_t>(t - items.data())); }
+    };
+    // Stream handles for the flows' two directions: flow capacity x 2.
+    Pool<detect::StreamHandle> handles_;
     // flowbits per flow (Flow::user_flow), when the rule set uses any: one
-    // per flow-table slot, so taking one never fails.
-    std::vector<detect::FlowBits> bits_;
-    std::vector<uint32_t> free_bits_;
+    // per flow-table slot, so taking one never fails (empty otherwise).
+    Pool<detect::FlowBits> bits_;
     const Packet* current_ = nullptr;
     WorkerCounters* wctr_ = nullptr;  // the worker's counters, for the burst in progress
     uint64_t last_now_ns_ = 0;
