@@ -6,7 +6,6 @@
 #include <set>
 
 #include "detect/cache.hpp"
-#include "detect/chain.hpp"
 #include "detect/database.hpp"
 #include "detect/lower.hpp"
 
@@ -143,7 +142,7 @@ public:
             if (cr.ops.empty()) ++st.header_only;
             else if (a.kind == AnchorKind::kNone) ++st.no_anchor;
             if (a.kind == AnchorKind::kChain) ++st.chain_anchors;
-            else if (chain_regex(rule).shape == ChainShape::kTooCostly) ++st.chains_too_costly;
+            else if (a.chain_too_costly) ++st.chains_too_costly;
             if (a.kind == AnchorKind::kRegex) {
                 ++st.pcre_anchors;
                 if (a.flags & HS_FLAG_PREFILTER) ++st.prefilter_anchors;

@@ -328,11 +328,13 @@ Anchor choose_anchor(const rules::Rule& rule) {
                 best = c;
 
     Anchor a;
-    if (ChainRegex chain = chain_regex(rule); chain.shape == ChainShape::kChain) {
+    ChainRegex chain = chain_regex(rule);
+    if (chain.shape == ChainShape::kChain) {
         a.kind = AnchorKind::kChain;
         a.expression = std::move(chain.expression);
         return a;  // `^` here means offset 0 of the buffer, or of the stream: what offset/depth mean in both
     }
+    a.chain_too_costly = chain.shape == ChainShape::kTooCostly;
     if (best != nullptr && !best->bytes.empty()) {
         a.kind = AnchorKind::kLiteral;
         a.expression = hex_escape(best->bytes);

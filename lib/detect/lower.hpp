@@ -28,6 +28,7 @@ struct Anchor {
     unsigned flags = 0;         // HS_FLAG_* (CASELESS, DOTALL, MULTILINE, PREFILTER)
     hs_expr_ext_t ext{};        // min/max_offset for absolute offset/depth
     bool stream_safe = true;    // false: the regex anchors (^, $, \A...) and means something else across a stream
+    bool chain_too_costly = false;  // a content chain left to this anchor + inspection (ChainShape::kTooCostly)
 };
 
 // "file:line (sid N)" for errors about `rule`.
