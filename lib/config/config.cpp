@@ -15,6 +15,7 @@
 
 #include "config/sections.hpp"
 #include "core/burst.hpp"
+#include "core/file_text.hpp"
 
 namespace vtap::config {
 
@@ -389,13 +390,10 @@ Result<Config> load(const std::string& path) {
     if (ec) return fail(path, "cannot read configuration file: " + ec.message());
     if (std::filesystem::is_directory(status))
         return fail(path, "cannot read configuration file: it is a directory");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return fail(path, std::string("cannot read configuration file: ") + std::strerror(errno));
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) return fail(path, std::string("error reading configuration file: ") + std::strerror(errno));
+    auto text = read_file_text(path);
+    if (!text) return fail(path, "cannot read configuration file: " + text.error().what);
 
-    auto cfg = parse(text.str(), path);
+    auto cfg = parse(*text, path);
     if (!cfg) return cfg;
     resolve_pcap_files(*cfg, std::filesystem::path(path).parent_path().string());
     resolve_rule_files(*cfg, std::filesystem::path(path).parent_path().string());

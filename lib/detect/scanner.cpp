@@ -72,11 +72,10 @@ Result<Scanner> Scanner::create(std::shared_ptr<const Database> db, const Scanne
         }
     }
     if (opts.stream_prealloc != 0) {
-        s.window_slab_bytes_ = static_cast<size_t>(opts.stream_prealloc) * opts.window_bytes;
-        // value-initialised: every page is written now, not on a packet
-        s.window_slab_ = std::make_unique<uint8_t[]>(s.window_slab_bytes_);
+        // every page is written now, not on a packet
+        s.window_slab_.resize(static_cast<size_t>(opts.stream_prealloc) * opts.window_bytes);
         for (uint32_t i = opts.stream_prealloc; i-- > 0;)
-            s.free_windows_.push_back(s.window_slab_.get() + static_cast<size_t>(i) * opts.window_bytes);
+            s.free_windows_.push_back(s.window_slab_.data() + static_cast<size_t>(i) * opts.window_bytes);
     }
     return s;
 }
@@ -98,8 +97,7 @@ Scanner& Scanner::operator=(Scanner&& o) noexcept {
     confirm_ = std::move(o.confirm_);
     for (size_t i = 0; i < 2; ++i) free_streams_[i] = std::exchange(o.free_streams_[i], {});
     free_windows_ = std::exchange(o.free_windows_, {});
-    window_slab_ = std::move(o.window_slab_);
-    window_slab_bytes_ = std::exchange(o.window_slab_bytes_, 0);
+    window_slab_ = std::exchange(o.window_slab_, {});
     counters_ = o.counters_;
     return *this;
 }
@@ -114,8 +112,7 @@ void Scanner::release() noexcept {
     for (uint8_t* w : free_windows_)
         if (!in_slab(w)) std::free(w);
     free_windows_.clear();
-    window_slab_.reset();
-    window_slab_bytes_ = 0;
+    window_slab_ = {};
     if (scratch_ != nullptr) hs_free_scratch(scratch_);
     scratch_ = nullptr;
     if (inspect_.match_data != nullptr) pcre2_match_data_free(inspect_.match_data);

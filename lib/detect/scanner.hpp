@@ -14,6 +14,7 @@
 
 #include <hs/hs.h>
 
+#include "core/prefaulted.hpp"
 #include "core/result.hpp"
 #include "detect/database.hpp"
 #include "detect/inspect.hpp"
@@ -153,10 +154,9 @@ private:
     std::vector<hs_stream_t*> free_streams_[2];
     std::vector<uint8_t*> free_windows_;
     // Windows made at create(): returned to free_windows_, never freed alone.
-    std::unique_ptr<uint8_t[]> window_slab_;
-    size_t window_slab_bytes_ = 0;
+    PrefaultedVector<uint8_t> window_slab_;
     bool in_slab(const uint8_t* w) const noexcept {
-        return w >= window_slab_.get() && w < window_slab_.get() + window_slab_bytes_;
+        return w >= window_slab_.data() && w < window_slab_.data() + window_slab_.size();
     }
     ScanCounters counters_;
 };

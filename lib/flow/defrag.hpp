@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/pkt_meta.hpp"
+#include "core/prefaulted.hpp"
 #include "core/result.hpp"
 #include "flow/probe_index.hpp"
 
@@ -134,13 +135,13 @@ private:
     uint8_t* bits(uint32_t i) noexcept { return bits_.data() + size_t{i} * (kMaxIp / 8 + 1); }
 
     DefragConfig cfg_;
-    std::vector<Slot> slots_;
-    std::vector<uint8_t> data_;  // per slot: kHeadRoom + kMaxIp bytes; the payload starts at kHeadRoom
-    std::vector<uint8_t> bits_;  // per slot: one bit per payload byte
+    PrefaultedVector<Slot> slots_;
+    PrefaultedVector<uint8_t> data_;  // per slot: kHeadRoom + kMaxIp bytes; the payload starts at kHeadRoom
+    PrefaultedVector<uint8_t> bits_;  // per slot: one bit per payload byte
     // Key -> slot (probe_index.hpp, as FlowTable's) over a power of two at
     // least twice max_datagrams: a fragment costs a few probes, not a walk
     // over every slot, so a fragment flood at max_datagrams 4096 stays cheap.
-    std::vector<probe::Entry> index_;
+    PrefaultedVector<probe::Entry> index_;
     uint32_t index_mask_ = 0;
     std::vector<uint32_t> free_;             // unused slots
     uint32_t oldest_ = kNoSlot, newest_ = kNoSlot;  // ends of the age list

@@ -3,7 +3,6 @@
 // TCP reassembly lives in tcp_stream.cpp.
 #include "flow/flow_table.hpp"
 
-#include <sys/mman.h>
 
 #include <algorithm>
 #include <bit>
@@ -14,6 +13,7 @@
 
 #include <netinet/in.h>
 
+#include "core/prefaulted.hpp"
 #include "flow/table_detail.hpp"
 #include "wire/vxlan.hpp"
 
@@ -21,23 +21,8 @@ namespace vtap::flow {
 
 namespace {
 
-constexpr size_t kHugePage = size_t{2} << 20;
 constexpr uint32_t kMaxCapacity = uint32_t{1} << 26;  // index of 2^27 slots still fits uint32 masks
 constexpr unsigned kFlowIdBits = 46;                  // + 7 worker bits: ids stay below 2^53 (JSON-safe)
-
-// Allocates and zeroes bytes up front so no page fault happens on the first
-// packets. Large arrays are 2 MiB aligned and offered to transparent huge
-// pages: a 1M-flow table spans 256 MiB, and 4 KiB pages would put a TLB miss
-// on nearly every lookup.
-void* alloc_touched(size_t bytes) {
-    const size_t align = bytes >= kHugePage ? kHugePage : kCacheLine;
-    const size_t size = (bytes + align - 1) / align * align;
-    void* p = std::aligned_alloc(align, size);
-    if (!p) return nullptr;
-    if (align == kHugePage) (void)madvise(p, size, MADV_HUGEPAGE);  // best effort
-    std::memset(p, 0, size);
-    return p;
-}
 
 using wire::load_be16;
 
@@ -100,9 +85,9 @@ Result<std::unique_ptr<FlowTable>> FlowTable::create(const FlowConfig& cfg) {
     // for a hit and ~2.5 for a miss.
     const uint32_t n_slots = std::max<uint32_t>(16, std::bit_ceil(cfg.capacity * 2u));
     t->mem_ = std::make_unique<Mem>();
-    t->mem_->flows = alloc_touched(size_t{cfg.capacity} * sizeof(Flow));
-    t->mem_->slots = alloc_touched(size_t{n_slots} * sizeof(Slot));
-    t->mem_->pieces = n_pieces ? alloc_touched(n_pieces * sizeof(Piece)) : nullptr;
+    t->mem_->flows = alloc_prefaulted(size_t{cfg.capacity} * sizeof(Flow));
+    t->mem_->slots = alloc_prefaulted(size_t{n_slots} * sizeof(Slot));
+    t->mem_->pieces = n_pieces ? alloc_prefaulted(n_pieces * sizeof(Piece)) : nullptr;
     if (!t->mem_->flows || !t->mem_->slots || (n_pieces && !t->mem_->pieces))
         return fail(where, "cannot allocate " + std::to_string(cfg.capacity) + " flows and a " +
                                std::to_string(cfg.segment_pool_bytes) + "-byte segment pool");

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/file_text.hpp"
 #include "rules/parser.hpp"
 #include "rules/text.hpp"
 
@@ -36,15 +37,6 @@ bool is_commented_rule(std::string_view t) {
             return t.find('(') != std::string_view::npos;
     }
     return false;
-}
-
-Result<std::string> read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return fail(path, std::string("cannot open: ") + std::strerror(errno));
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) return fail(path, "read error");
-    return text.str();
 }
 
 }  // namespace
@@ -122,7 +114,7 @@ Result<Classifications> parse_classification(std::string_view text, const std::s
 }
 
 Result<Classifications> load_classification(const std::string& path) {
-    auto text = read_file(path);
+    auto text = read_file_text(path);
     if (!text) return std::unexpected(text.error());
     return parse_classification(*text, path);
 }
@@ -193,9 +185,9 @@ void RuleLoader::add_text(std::string_view text, const std::string& file) {
 }
 
 Result<void> RuleLoader::add_file(const std::string& path) {
-    auto text = read_file(path);
-    if (!text) return std::unexpected(text.error());
-    add_text(*text, path);
+    auto file = MappedFile::open(path);
+    if (!file) return std::unexpected(file.error());
+    add_text(file->text(), path);
     return {};
 }
 

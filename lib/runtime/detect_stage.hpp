@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "alert/alert_queue.hpp"
+#include "core/prefaulted.hpp"
 #include "alert/alert_record.hpp"
 #include "detect/alert_filter.hpp"
 #include "detect/database.hpp"
@@ -75,7 +76,7 @@ private:
     // handed out through a free list of indexes: no allocation per flow.
     template <class T>
     struct Pool {
-        std::vector<T> items;
+        PrefaultedVector<T> items;
         std::vector<uint32_t> free;
         void init(size_t n) {
             items.resize(n);

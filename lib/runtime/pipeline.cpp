@@ -269,13 +269,12 @@ Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::st
         im->pcap_expected.push_back(expected);
     }
 
-    // Rules are parsed here (their errors end the start at once) and compile
-    // on a background thread while EAL, the mempool and the ports come up.
+    // Rules are parsed and compiled on a background thread while EAL, the
+    // mempool and the ports come up (an unreadable rule file ends the start
+    // once EAL is up).
     std::optional<PendingRules> rules;
     if (!cfg.detect.rule_files.empty()) {
-        auto pending = start_loading(cfg.detect);
-        if (!pending) return std::unexpected(pending.error());
-        rules = std::move(*pending);
+        rules = start_loading(cfg.detect);
         if (!cfg.outputs.empty()) {
             alert::EveOptions eo;
             eo.host = cfg.instance.id.empty() ? alert::local_hostname() : cfg.instance.id;

@@ -7,31 +7,21 @@
 
 namespace vtap::runtime {
 
-Result<PendingRules> start_loading(const config::DetectConfig& dc) {
+namespace {
+
+// The background thread's whole job: parse, compile (or load from the
+// cache), and write the report.
+Result<LoadedRules> load(const config::DetectConfig& dc) {
     rules::Vars vars;
     for (const auto& [k, v] : dc.address_vars) vars.addr[k] = v;
     for (const auto& [k, v] : dc.port_vars) vars.port[k] = v;
-    auto set = rules::load_files(dc.rule_files, vars, dc.classification_file);
-    if (!set) return std::unexpected(set.error());
-    PendingRules p{std::move(*set), {}};
-    // The compiler keeps what it needs of each rule; finish_loading() reads
-    // only the set's reports and classifications, so the rules move.
-    p.db = detect::compile_async(std::move(p.set.rules), detect::CompileOptions{dc.cache_dir});
-    return p;
-}
-
-Result<LoadedRules> load_and_compile(const config::DetectConfig& dc) {
-    auto pending = start_loading(dc);
-    if (!pending) return std::unexpected(pending.error());
-    return finish_loading(std::move(*pending));
-}
-
-Result<LoadedRules> finish_loading(PendingRules pending) {
-    const rules::RuleSet& set = pending.set;
+    auto parsed = rules::load_files(dc.rule_files, vars, dc.classification_file);
+    if (!parsed) return std::unexpected(parsed.error());
+    rules::RuleSet& set = *parsed;
     LoadedRules out;
     out.report = rules::format_report(set);
     out.classes = set.classifications;
-    auto db = pending.db.get();
+    auto db = detect::compile(set.rules, detect::CompileOptions{dc.cache_dir});
     if (!db) return std::unexpected(db.error());
     out.db = std::move(*db);
     const auto& st = out.db->stats();
@@ -70,5 +60,15 @@ Result<LoadedRules> finish_loading(PendingRules pending) {
     out.summary = line;
     return out;
 }
+
+}  // namespace
+
+PendingRules start_loading(const config::DetectConfig& dc) {
+    return PendingRules{std::async(std::launch::async, [dc] { return load(dc); })};
+}
+
+Result<LoadedRules> finish_loading(PendingRules pending) { return pending.loaded.get(); }
+
+Result<LoadedRules> load_and_compile(const config::DetectConfig& dc) { return load(dc); }
 
 }  // namespace vtap::runtime

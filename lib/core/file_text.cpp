@@ -1,0 +1,69 @@
+#include "core/file_text.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace vtap {
+
+Result<MappedFile> MappedFile::open(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail(path, std::string("cannot open: ") + std::strerror(errno));
+    struct stat st {};
+    const bool stat_ok = ::fstat(fd, &st) == 0;
+    const int stat_errno = errno;
+    MappedFile f;
+    if (!stat_ok) {
+        ::close(fd);
+        return fail(path, std::string("cannot stat: ") + std::strerror(stat_errno));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        ::close(fd);
+        return fail(path, "is a directory");
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ::close(fd);
+        return fail(path, "not a regular file");
+    }
+    if (st.st_size > 0) {
+        void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        if (p == MAP_FAILED) {
+            const int e = errno;
+            ::close(fd);
+            return fail(path, std::string("cannot map: ") + std::strerror(e));
+        }
+        f.data_ = p;
+        f.size_ = static_cast<size_t>(st.st_size);
+    }
+    ::close(fd);  // the mapping keeps the file
+    return f;
+}
+
+MappedFile::MappedFile(MappedFile&& o) noexcept
+    : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+
+MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
+    if (this != &o) {
+        if (data_) ::munmap(data_, size_);
+        data_ = std::exchange(o.data_, nullptr);
+        size_ = std::exchange(o.size_, 0);
+    }
+    return *this;
+}
+
+MappedFile::~MappedFile() {
+    if (data_) ::munmap(data_, size_);
+}
+
+Result<std::string> read_file_text(const std::string& path) {
+    auto f = MappedFile::open(path);
+    if (!f) return std::unexpected(f.error());
+    return std::string(f->text());
+}
+
+}  // namespace vtap
