@@ -20,13 +20,24 @@ inline bool proto_matches(rules::Proto p, uint8_t proto) noexcept {
     return false;
 }
 
+// Prefix compare on big-endian words, masked: no memcmp call (a header
+// check runs it for every listed prefix of every candidate).
+inline uint64_t prefix_mask64(unsigned bits) noexcept { return bits == 0 ? 0 : ~uint64_t{0} << (64 - bits); }
+
+inline uint64_t load_be64(const uint8_t* p) noexcept {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return __builtin_bswap64(v);
+}
+
 inline bool cidr_contains(const rules::Cidr& c, const IpAddr& a) noexcept {
     if (c.family != a.family) return false;
-    const unsigned full = c.len / 8, rest = c.len % 8;
-    if (std::memcmp(c.addr.data(), a.bytes.data(), full) != 0) return false;
-    if (rest == 0) return true;
-    const auto mask = static_cast<uint8_t>(0xff << (8 - rest));
-    return (c.addr[full] & mask) == (a.bytes[full] & mask);
+    const uint64_t hi = load_be64(c.addr.data()) ^ load_be64(a.bytes.data());
+    if (c.family == 4) return (hi & prefix_mask64(c.len < 32 ? c.len : 32)) == 0;  // the first 4 bytes
+    if ((hi & prefix_mask64(c.len < 64 ? c.len : 64)) != 0) return false;
+    if (c.len <= 64) return true;
+    const uint64_t lo = load_be64(c.addr.data() + 8) ^ load_be64(a.bytes.data() + 8);
+    return (lo & prefix_mask64(c.len - 64 < 64 ? c.len - 64 : 64)) == 0;
 }
 
 inline bool addr_matches(const rules::AddrSpec& s, const IpAddr& a) noexcept {

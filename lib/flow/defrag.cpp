@@ -230,16 +230,30 @@ const Reassembled* Defrag::add(const uint8_t* frame, uint32_t len, const PktMeta
         s.nh_off = p.nh_off;
         s.next = p.next;
     }
-    // First wins: copy only the bytes whose bit is still clear.
+    // First wins: copy only the bytes whose bit is still clear. Offsets are
+    // multiples of 8 (both parsers scale the 8-byte unit field), so a
+    // fragment starts on a bitmap byte: eight clear bits copy as one word,
+    // eight set bits are skipped, and only a group that is partial (the
+    // datagram's tail) or partly held by an overlapping copy goes bit by bit.
     uint8_t* b = bits(i);
     uint8_t* dst = data(i) + kHeadRoom;
     const uint8_t* src = p.data;
-    for (uint32_t q = off; q < end; q++) {
-        const uint8_t bit = uint8_t(1u << (q & 7));
-        if (b[q >> 3] & bit) continue;
-        b[q >> 3] |= bit;
-        dst[q] = src[q - off];
-        s.received++;
+    for (uint32_t q = off; q < end; q += 8) {
+        uint8_t& group = b[q >> 3];
+        const uint32_t n = std::min<uint32_t>(8, end - q);
+        if (group == 0 && n == 8) {
+            std::memcpy(dst + q, src + (q - off), 8);
+            group = 0xff;
+            s.received += 8;
+            continue;
+        }
+        for (uint32_t j = 0; j < n; j++) {
+            const auto bit = static_cast<uint8_t>(1u << j);
+            if (group & bit) continue;
+            group |= bit;
+            dst[q + j] = src[q + j - off];
+            s.received++;
+        }
     }
     if (!s.total || s.received != s.total || !s.head_len) return nullptr;
 

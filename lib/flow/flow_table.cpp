@@ -133,7 +133,7 @@ Flow* FlowTable::find(const shard::FlowKey& key, uint32_t hash, uint32_t& slot) 
     // so on one worker the low bits are still uniform.
     bool found = false;
     slot = probe::find(slots_, slot_mask_, hash,
-                       [&](uint32_t i) { return std::memcmp(&flows_[i].key, &key, sizeof key) == 0; }, found);
+                       [&](uint32_t i) { return shard::same_key(flows_[i].key, key); }, found);
     return found ? &flows_[slots_[slot].idx1 - 1] : nullptr;
 }
 

@@ -40,6 +40,24 @@ struct FlowKey {
 };
 static_assert(sizeof(FlowKey) == 44);
 
+// Equality in six loads a side, inline: the flow table compares a key on
+// every lookup, and a memcmp call cost ~66 instructions per packet there.
+inline bool same_key(const FlowKey& a, const FlowKey& b) noexcept {
+    const auto* pa = reinterpret_cast<const uint8_t*>(&a);
+    const auto* pb = reinterpret_cast<const uint8_t*>(&b);
+    uint64_t diff = 0;
+    for (size_t i = 0; i < 40; i += 8) {
+        uint64_t x, y;
+        __builtin_memcpy(&x, pa + i, 8);
+        __builtin_memcpy(&y, pb + i, 8);
+        diff |= x ^ y;
+    }
+    uint32_t x4, y4;
+    __builtin_memcpy(&x4, pa + 40, 4);
+    __builtin_memcpy(&y4, pb + 40, 4);
+    return (diff | (x4 ^ y4)) == 0;
+}
+
 // Builds the canonical key of a decapsulated frame (data = inner Ethernet).
 void flow_key(const uint8_t* frame, const PktMeta& m, FlowKey& key) noexcept;
 

@@ -1,5 +1,6 @@
 // Header checks: protocol, addresses, ports, bidirectional rules, flow
 // direction and state, dsize, ttl, itype/icode, TCP flags, port gates.
+#include "detect/header.hpp"
 #include "tests/detect/detect_fixture.hpp"
 
 using namespace vtap;
@@ -162,4 +163,45 @@ TEST_CASE("detect counts matches that find the sink full", "[detect]") {
     CHECK(e.packet("hit").size() == MatchSink::kCapacity);
     CHECK(e.sink.dropped() == 3);
     CHECK(e.scanner->counters().sink_full == 3);
+}
+
+TEST_CASE("cidr_contains agrees with a bit-by-bit prefix compare at every length", "[detect][header]") {
+    // Reference: the first `len` bits of both addresses are equal.
+    const auto reference = [](const rules::Cidr& c, const IpAddr& a) {
+        if (c.family != a.family) return false;
+        for (unsigned bit = 0; bit < c.len; bit++) {
+            const unsigned byte = bit / 8, shift = 7 - bit % 8;
+            if (((c.addr[byte] >> shift) & 1) != ((a.bytes[byte] >> shift) & 1)) return false;
+        }
+        return true;
+    };
+    IpAddr v4 = IpAddr::v4(198, 18, 0x5a, 0xc3);
+    IpAddr v6;
+    v6.family = 6;
+    for (unsigned i = 0; i < 16; i++) v6.bytes[i] = static_cast<uint8_t>(0x20 + 37 * i);
+    uint64_t checked = 0, contained = 0;
+    for (const IpAddr& base : {v4, v6}) {
+        const unsigned bits = base.family == 4 ? 32 : 128;
+        for (unsigned len = 0; len <= bits; len++) {
+            // The prefix of the address itself, and with each single bit flipped.
+            for (int flip = -1; flip < static_cast<int>(bits); flip++) {
+                rules::Cidr c;
+                c.family = base.family;
+                c.len = static_cast<uint8_t>(len);
+                c.addr = base.bytes;
+                if (flip >= 0) c.addr[flip / 8] ^= static_cast<uint8_t>(0x80 >> (flip % 8));
+                const bool want = reference(c, base);
+                INFO("family " << int(base.family) << " /" << len << " flip " << flip);
+                REQUIRE(cidr_contains(c, base) == want);
+                checked++;
+                contained += want;
+            }
+        }
+        rules::Cidr other;
+        other.family = base.family == 4 ? 6 : 4;
+        REQUIRE_FALSE(cidr_contains(other, base));  // /0 of the other family
+    }
+    // Flipping bit b leaves the address inside every prefix shorter than b+1.
+    REQUIRE(checked == 33 * 33 + 129 * 129);
+    REQUIRE(contained == 33 + 33 * 32 / 2 + 129 + 129 * 128 / 2);
 }

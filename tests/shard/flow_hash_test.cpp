@@ -319,3 +319,18 @@ TEST_CASE("ICMP flows hash on addresses and protocol only", "[shard]") {
     t.src.port = t.dst.port = 0;
     REQUIRE(Frame(t).hash() != echo.hash());  // same addresses, other protocol
 }
+
+TEST_CASE("same_key is FlowKey equality, whichever byte differs", "[shard]") {
+    FlowKey a{};
+    for (size_t i = 0; i < 16; i++) a.lo_addr[i] = static_cast<uint8_t>(i), a.hi_addr[i] = static_cast<uint8_t>(100 + i);
+    a.lo_port = 53, a.hi_port = 4242, a.vlan[0] = 7, a.proto = 17, a.family = 6;
+    FlowKey b = a;
+    REQUIRE(same_key(a, b));
+    for (size_t i = 0; i < sizeof(FlowKey); i++) {
+        FlowKey c = a;
+        reinterpret_cast<uint8_t*>(&c)[i] ^= 0x01;
+        INFO("byte " << i);
+        REQUIRE_FALSE(same_key(a, c));
+        REQUIRE((a == c) == same_key(a, c));
+    }
+}
