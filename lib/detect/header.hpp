@@ -96,17 +96,12 @@ inline bool tcp_flags_match(const rules::TcpFlags& f, uint8_t pflags) noexcept {
 }
 
 // Checks independent of whether the payload came from a packet or a stream.
-// `packet_level`: the dsize check applies (false on stream data).
+// `packet_level`: the dsize check applies (false on stream data). A pure
+// conjunction, so the order is free: the checks that cost a compare or two
+// (flow state and direction, ttl, ICMP, flags, dsize, ports) run before the
+// address lists, which for ET's reputation rules hold hundreds of prefixes.
 inline bool header_matches(const CompiledRule& r, const PacketInfo& p, bool packet_level) noexcept {
     if (!proto_matches(r.proto, p.proto)) return false;
-    const bool fwd = addr_matches(r.src, p.src) && addr_matches(r.dst, p.dst) && port_matches(r.src_ports, p.src_port) &&
-                     port_matches(r.dst_ports, p.dst_port);
-    if (!fwd) {
-        if (!r.bidirectional) return false;
-        if (!(addr_matches(r.src, p.dst) && addr_matches(r.dst, p.src) && port_matches(r.src_ports, p.dst_port) &&
-              port_matches(r.dst_ports, p.src_port)))
-            return false;
-    }
     const auto& fl = r.flow;
     if (fl.to_server || fl.to_client || fl.established || fl.not_established) {
         if (!p.has_flow) return false;
@@ -125,7 +120,11 @@ inline bool header_matches(const CompiledRule& r, const PacketInfo& p, bool pack
         if (p.proto != kProtoTcp || !tcp_flags_match(*r.flags, p.tcp_flags)) return false;
     }
     if (packet_level && r.dsize && !num_matches(*r.dsize, p.dsize)) return false;
-    return true;
+    const bool fwd = port_matches(r.src_ports, p.src_port) && port_matches(r.dst_ports, p.dst_port) &&
+                     addr_matches(r.src, p.src) && addr_matches(r.dst, p.dst);
+    if (fwd) return true;
+    return r.bidirectional && port_matches(r.src_ports, p.dst_port) && port_matches(r.dst_ports, p.src_port) &&
+           addr_matches(r.src, p.dst) && addr_matches(r.dst, p.src);
 }
 
 }  // namespace vtap::detect
