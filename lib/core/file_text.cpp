@@ -26,9 +26,21 @@ Result<MappedFile> MappedFile::open(const std::string& path) {
         ::close(fd);
         return fail(path, "is a directory");
     }
-    if (!S_ISREG(st.st_mode)) {
+    if (!S_ISREG(st.st_mode)) {  // a pipe or a character device: read it to the end
+        char buf[65536];
+        for (;;) {
+            const ssize_t n = ::read(fd, buf, sizeof buf);
+            if (n == 0) break;
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                const int e = errno;
+                ::close(fd);
+                return fail(path, std::string("read error: ") + std::strerror(e));
+            }
+            f.read_.append(buf, static_cast<size_t>(n));
+        }
         ::close(fd);
-        return fail(path, "not a regular file");
+        return f;
     }
     if (st.st_size > 0) {
         void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
@@ -45,13 +57,14 @@ Result<MappedFile> MappedFile::open(const std::string& path) {
 }
 
 MappedFile::MappedFile(MappedFile&& o) noexcept
-    : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+    : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), read_(std::move(o.read_)) {}
 
 MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
     if (this != &o) {
         if (data_) ::munmap(data_, size_);
         data_ = std::exchange(o.data_, nullptr);
         size_ = std::exchange(o.size_, 0);
+        read_ = std::move(o.read_);
     }
     return *this;
 }

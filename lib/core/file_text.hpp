@@ -19,7 +19,9 @@ namespace vtap {
 class MappedFile {
 public:
     // Errors name the path and the reason: "cannot open: <strerror>",
-    // "is a directory", "cannot map: <strerror>". An empty file maps to "".
+    // "is a directory", "cannot map: <strerror>", "read error: <strerror>".
+    // An empty file maps to "". What cannot be mapped (a pipe, a process
+    // substitution such as -c <(...)) is read to its end instead.
     static Result<MappedFile> open(const std::string& path);
 
     MappedFile(MappedFile&& o) noexcept;
@@ -28,12 +30,15 @@ public:
     MappedFile& operator=(const MappedFile&) = delete;
     ~MappedFile();
 
-    std::string_view text() const noexcept { return {static_cast<const char*>(data_), size_}; }
+    std::string_view text() const noexcept {
+        return data_ ? std::string_view{static_cast<const char*>(data_), size_} : std::string_view{read_};
+    }
 
 private:
     MappedFile() = default;
-    void* data_ = nullptr;
+    void* data_ = nullptr;  // the mapping, or nullptr: the text is in read_
     size_t size_ = 0;
+    std::string read_;
 };
 
 // The file's bytes as a string (a copy of its mapping).

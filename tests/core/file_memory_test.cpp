@@ -77,3 +77,15 @@ TEST_CASE("prefaulted memory is zeroed, and large arrays are 2 MiB aligned", "[c
     for (int i = 0; i < 100; i++) REQUIRE(b[i] == 0);
     std::free(small);
 }
+
+TEST_CASE("a pipe is read to its end (vtapd -c <(...))", "[core][file]") {
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    const std::string bytes = "pipeline:\n  workers: 1\n";
+    REQUIRE(write(fds[1], bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+    close(fds[1]);
+    auto s = read_file_text("/proc/self/fd/" + std::to_string(fds[0]));
+    close(fds[0]);
+    REQUIRE(s);
+    REQUIRE(*s == bytes);
+}
