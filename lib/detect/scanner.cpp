@@ -199,9 +199,10 @@ void Scanner::push(uint32_t rule, bool from_stream, const PacketInfo& info, Matc
     if (!sink.push(Match{rule, r.sid, r.gid, r.rev, from_stream})) ++counters_.sink_full;
 }
 
-uint32_t Scanner::scan_packet(const PacketInfo& info, std::span<const uint8_t> payload, MatchSink& sink) noexcept {
+// Hyperscan + the unanchored rules of the packet's group; 0 when the group's
+// port gate refuses the packet (then nothing is a candidate).
+uint32_t Scanner::scan_packet_candidates(const Group& g, const PacketInfo& info, std::span<const uint8_t> payload) noexcept {
     ++counters_.packet_scans;
-    const Group& g = db_->group(packet_group(info));
     if (!g.gate(info.src_port, info.dst_port)) {
         ++counters_.gated;
         return 0;
@@ -215,26 +216,68 @@ uint32_t Scanner::scan_packet(const PacketInfo& info, std::span<const uint8_t> p
     }
     nominate_unanchored(g, info);
     counters_.candidates += ncand_;
+    return 1;
+}
 
+// Pass 0 confirms the candidates that test no flowbit; pass 1 the readers
+// (plus those keyed by the flow's bits), so they see what pass 0 set
+// (Suricata orders flowbit setters before readers).
+uint32_t Scanner::confirm_packet(uint32_t pass, const Group& g, const PacketInfo& info, std::span<const uint8_t> payload,
+                                 MatchSink& sink) noexcept {
     uint32_t fired = 0;
     const InspectInput in{payload, 0, 0};
-    // Rules testing flowbits go last, so they see what this scan's other
-    // matches set (Suricata orders flowbit setters before readers).
-    for (uint32_t pass = 0; pass < confirm_passes(); ++pass) {
-        if (pass == 1) nominate_by_flowbits(g, info);
-        for (uint32_t i = 0; i < ncand_; ++i) {
-            const CompiledRule& rule = db_->rules()[cand_[i]];
-            if (rule.flowbit_checks.empty() == (pass == 1)) continue;
-            if (!header_matches(rule, info, true)) continue;
-            ++counters_.header_passed;
-            if (pass == 1 && !flowbit_checks_pass(rule.flowbit_checks, info.flowbits)) continue;
-            const bool conclusive = rule.anchor_conclusive && cand_end_[i] != 0;
-            if (!conclusive && !inspect_payload(rule, in, inspect_)) continue;
-            push(cand_[i], false, info, sink);
-            ++fired;
-        }
+    if (pass == 1) nominate_by_flowbits(g, info);
+    for (uint32_t i = 0; i < ncand_; ++i) {
+        const CompiledRule& rule = db_->rules()[cand_[i]];
+        if (rule.flowbit_checks.empty() == (pass == 1)) continue;
+        if (!header_matches(rule, info, true)) continue;
+        ++counters_.header_passed;
+        if (pass == 1 && !flowbit_checks_pass(rule.flowbit_checks, info.flowbits)) continue;
+        const bool conclusive = rule.anchor_conclusive && cand_end_[i] != 0;
+        if (!conclusive && !inspect_payload(rule, in, inspect_)) continue;
+        push(cand_[i], false, info, sink);
+        ++fired;
     }
     return fired;
+}
+
+uint32_t Scanner::scan_packet(const PacketInfo& info, std::span<const uint8_t> payload, MatchSink& sink) noexcept {
+    const Group& g = db_->group(packet_group(info));
+    if (!scan_packet_candidates(g, info, payload)) return 0;
+    uint32_t fired = 0;
+    for (uint32_t pass = 0; pass < confirm_passes(); ++pass) fired += confirm_packet(pass, g, info, payload, sink);
+    return fired;
+}
+
+uint32_t Scanner::begin_packet(const PacketInfo& info, std::span<const uint8_t> payload, MatchSink& sink) noexcept {
+    kept_group_ = nullptr;
+    nkept_ = 0;
+    const Group& g = db_->group(packet_group(info));
+    if (!scan_packet_candidates(g, info, payload)) return 0;
+    uint32_t fired = confirm_packet(0, g, info, payload, sink);
+    if (confirm_passes() == 1) return fired;
+    // Keep the anchored readers; nominate_by_flowbits adds the rest later.
+    for (uint32_t i = 0; i < ncand_; ++i) {
+        if (db_->rules()[cand_[i]].flowbit_checks.empty()) continue;
+        if (nkept_ == kMaxKeptReaders) {  // too many to keep: confirm them now, as scan_packet does
+            ++counters_.readers_not_kept;
+            nkept_ = 0;
+            return fired + confirm_packet(1, g, info, payload, sink);
+        }
+        kept_[nkept_++] = {cand_[i], cand_end_[i]};
+    }
+    kept_group_ = &g;
+    return fired;
+}
+
+uint32_t Scanner::finish_packet(const PacketInfo& info, std::span<const uint8_t> payload, MatchSink& sink) noexcept {
+    if (kept_group_ == nullptr) return 0;
+    const Group& g = *kept_group_;
+    kept_group_ = nullptr;
+    begin_scan(g);  // the stream scans in between reused the candidate arrays
+    for (uint32_t i = 0; i < nkept_; ++i) nominate(kept_[i].rule, kept_[i].end);
+    nkept_ = 0;
+    return confirm_packet(1, g, info, payload, sink);
 }
 
 bool Scanner::start_stream(StreamHandle& h, const PacketInfo& info) noexcept {

@@ -61,6 +61,7 @@ struct ScanCounters {
     uint64_t stream_open_failed = 0;
     uint64_t stream_allocs = 0;    // opens that found the pool empty and allocated (beyond stream_prealloc)
     uint64_t flowbits_full = 0;    // flowbit sets refused: the flow already holds FlowBits::kMax bits
+    uint64_t readers_not_kept = 0; // begin_packet found more anchored readers than it keeps: confirmed at once
 };
 
 // Detection state of one TCP direction. Lives in the flow entry; opened and
@@ -108,6 +109,16 @@ public:
     // Returns the number of matches confirmed.
     uint32_t scan_packet(const PacketInfo& info, std::span<const uint8_t> payload, MatchSink& sink) noexcept;
 
+    // The same in two halves, for a TCP packet whose payload also goes to
+    // its stream: begin_packet confirms every candidate but the flowbit
+    // readers and keeps those; the caller then scans the stream chunks the
+    // packet released, and finish_packet confirms the kept readers, so they
+    // see the bits the packet's stream matches set (Suricata runs all of a
+    // packet's setters, packet or stream, before its readers). `info` and
+    // `payload` must be the same in both calls.
+    uint32_t begin_packet(const PacketInfo& info, std::span<const uint8_t> payload, MatchSink& sink) noexcept;
+    uint32_t finish_packet(const PacketInfo& info, std::span<const uint8_t> payload, MatchSink& sink) noexcept;
+
     // Stream mode: `data` are the next in-order bytes of one TCP direction;
     // `info` describes the packet that carried them. The direction (and so
     // the database) is fixed by the first call's info.to_client.
@@ -134,6 +145,9 @@ private:
     void remember(StreamHandle& h, uint32_t rule, uint64_t anchor_end, uint64_t chunk_end) noexcept;
     static void forget(StreamHandle& h, uint32_t rule) noexcept;
     void push(uint32_t rule, bool from_stream, const PacketInfo& info, MatchSink& sink) noexcept;
+    uint32_t scan_packet_candidates(const Group& g, const PacketInfo& info, std::span<const uint8_t> payload) noexcept;
+    uint32_t confirm_packet(uint32_t pass, const Group& g, const PacketInfo& info, std::span<const uint8_t> payload,
+                            MatchSink& sink) noexcept;
     // 2 when some rule tests flowbits: those are confirmed in a second pass.
     uint32_t confirm_passes() const noexcept { return db_->stats().flowbit_check_rules ? 2 : 1; }
 
@@ -151,6 +165,15 @@ private:
     std::vector<uint64_t> cand_end_;  // anchor end offset (0: not from an anchor)
     uint32_t ncand_ = 0;
     std::vector<uint8_t> confirm_;    // window + chunk, contiguous
+    // begin_packet's readers for finish_packet: rule, anchor end (0: none).
+    static constexpr uint32_t kMaxKeptReaders = 64;
+    struct KeptReader {
+        uint32_t rule;
+        uint64_t end;
+    };
+    KeptReader kept_[kMaxKeptReaders];
+    uint32_t nkept_ = 0;
+    const Group* kept_group_ = nullptr;  // nullptr: no begin_packet pending (or its readers ran at once)
     std::vector<hs_stream_t*> free_streams_[2];
     std::vector<uint8_t*> free_windows_;
     // Windows made at create(): returned to free_windows_, never freed alone.

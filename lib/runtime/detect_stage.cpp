@@ -288,11 +288,16 @@ void DetectStage::process_frame(const uint8_t* frame, uint32_t len, const PktMet
     }
 
     current_ = &p;
-    scanner_->scan_packet(p.info, p.payload, sink_);
     if (tcp) {
+        // The packet's flowbit readers are confirmed after the stream chunks
+        // the segment releases, so they see what those set (Scanner::begin_packet).
+        scanner_->begin_packet(p.info, p.payload, sink_);
         flows_->tcp_segment(*p.flow, p.dir, seg, now_ns, flow::Sink{&DetectStage::on_chunk, this});
+        scanner_->finish_packet(p.info, p.payload, sink_);
         // The segment may have completed the handshake.
         p.info.established = p.flow->state == flow::FlowState::kEstablished;
+    } else {
+        scanner_->scan_packet(p.info, p.payload, sink_);
     }
     filter_->finalize(*db_, p.info, sink_);
     for (const detect::Match& match : sink_) publish(p, match);
@@ -348,6 +353,7 @@ void DetectStage::append_stats(const std::string& prefix, StatList& out) const {
     out.emplace_back(prefix + "detect.stream_handles_exhausted", ctr_.no_stream_handle);
     out.emplace_back(prefix + "detect.stream_allocs", s.stream_allocs);
     out.emplace_back(prefix + "detect.flowbits_full", s.flowbits_full);
+    out.emplace_back(prefix + "detect.readers_not_kept", s.readers_not_kept);
     // Memory, for sizing (issue 5). Workers' values are summed, so only
     // totals here: the flow table (allocated whole at start) and the active
     // streams' Hyperscan state plus confirmation windows.

@@ -4,15 +4,9 @@
 // packets; lone fragments are not scanned.
 #include <catch2/catch.hpp>
 
-#include <map>
-
-#include <rte_mbuf.h>
-
-#include "alert/alert_queue.hpp"
-#include "runtime/detect_stage.hpp"
-#include "support/mbufs.hpp"
 #include "tests/detect/detect_fixture.hpp"
 #include "tests/flow/frag_frames.hpp"
+#include "tests/runtime/stage_fixture.hpp"
 
 using namespace vtap;
 
@@ -21,63 +15,12 @@ namespace {
 const test::Ep kCli{{10, 0, 0, 1}, 40000};
 const test::Ep kSrv{{10, 0, 0, 2}, 53};
 
-alert::AlertQueue make_queue() {
-    auto q = alert::AlertQueue::create("defrag_stage_alerts", 64, SOCKET_ID_ANY);
-    REQUIRE(q.has_value());
-    return std::move(*q);
-}
-
-struct Fixture {
-    rte_mempool* pool = test::make_pool("defrag_stage_pool", 63);
-    alert::AlertQueue alerts = make_queue();
-    std::unique_ptr<runtime::DetectStage> stage;
-    WorkerCounters wctr;
-
-    Fixture() {
-        // sid 1: the split signature (UDP); sid 2: an IP-only rule, which
-        // sees every scanned packet.
-        auto db = detect::compile({detect::test::rule(1, {detect::test::C("SPLITSIG")}, rules::Proto::kUdp),
-                                   detect::test::rule(2, {}, rules::Proto::kIp)},
-                                  {});
-        REQUIRE(db.has_value());
-        flow::FlowConfig fc;
-        fc.capacity = 64;
-        fc.segment_pool_bytes = 64 * 1024;
-        auto st = runtime::DetectStage::create(0, fc, *db, nullptr, &alerts, 0, 0);
-        REQUIRE(st.has_value());
-        stage = std::move(*st);
-    }
-    ~Fixture() {
-        stage.reset();
-        rte_mempool_free(pool);
-    }
-
-    void run(const test::Pkt& p) {
-        rte_mbuf* m = test::make_mbuf(pool, p.frame);
-        pkt_meta(m) = p.meta;
-        stage->on_burst(&m, 1, wctr);
-        rte_pktmbuf_free(m);
-    }
-
-    // sid -> (alerts, payload of the last one)
-    std::map<uint32_t, std::pair<unsigned, std::string>> drain() {
-        std::map<uint32_t, std::pair<unsigned, std::string>> out;
-        alerts.drain([&](const alert::AlertRecord& r) {
-            auto& [n, payload] = out[r.sid];
-            n++;
-            payload.assign(reinterpret_cast<const char*>(r.payload.bytes), r.payload.kept());
-        });
-        return out;
-    }
-
-    uint64_t stat(const std::string& name) {
-        runtime::StatList list;
-        stage->append_stats("", list);
-        for (const auto& [k, v] : list)
-            if (k == name) return v;
-        FAIL("no stat " << name);
-        return 0;
-    }
+// sid 1: the split signature (UDP); sid 2: an IP-only rule, which sees
+// every scanned packet.
+struct Fixture : test::StageFixture {
+    Fixture()
+        : StageFixture("defrag_stage", {detect::test::rule(1, {detect::test::C("SPLITSIG")}, rules::Proto::kUdp),
+                                        detect::test::rule(2, {}, rules::Proto::kIp)}) {}
 };
 
 // After the second of two fragments: the split signature (sid 1) and the

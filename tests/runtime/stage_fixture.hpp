@@ -1,0 +1,80 @@
+// A DetectStage over real mbufs (EAL tests): compile the given rules, run
+// frames through on_burst one at a time, drain the alerts per sid and read
+// the stage's counters.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <rte_mbuf.h>
+
+#include "alert/alert_queue.hpp"
+#include "detect/database.hpp"
+#include "runtime/detect_stage.hpp"
+#include "support/mbufs.hpp"
+#include "tests/flow/flow_frames.hpp"
+
+namespace vtap::test {
+
+struct StageFixture {
+    rte_mempool* pool;
+    alert::AlertQueue alerts;
+    std::unique_ptr<runtime::DetectStage> stage;
+    WorkerCounters wctr;
+
+    // `name` keeps the mempool and ring names of fixtures apart.
+    StageFixture(const std::string& name, const std::vector<rules::Rule>& rules)
+        : pool(make_pool((name + "_pool").c_str(), 63)), alerts(make_queue(name + "_alerts")) {
+        auto db = detect::compile(rules, {});
+        REQUIRE(db.has_value());
+        flow::FlowConfig fc;
+        fc.capacity = 64;
+        fc.segment_pool_bytes = 64 * 1024;
+        auto st = runtime::DetectStage::create(0, fc, *db, nullptr, &alerts, 0, 0);
+        REQUIRE(st.has_value());
+        stage = std::move(*st);
+    }
+    ~StageFixture() {
+        stage.reset();
+        rte_mempool_free(pool);
+    }
+
+    void run(const Pkt& p) {
+        rte_mbuf* m = make_mbuf(pool, p.frame);
+        pkt_meta(m) = p.meta;
+        stage->on_burst(&m, 1, wctr);
+        rte_pktmbuf_free(m);
+    }
+
+    // sid -> (alerts, payload of the last one)
+    std::map<uint32_t, std::pair<unsigned, std::string>> drain() {
+        std::map<uint32_t, std::pair<unsigned, std::string>> out;
+        alerts.drain([&](const alert::AlertRecord& r) {
+            auto& [n, payload] = out[r.sid];
+            n++;
+            payload.assign(reinterpret_cast<const char*>(r.payload.bytes), r.payload.kept());
+        });
+        return out;
+    }
+
+    uint64_t stat(const std::string& name) {
+        runtime::StatList list;
+        stage->append_stats("", list);
+        for (const auto& [k, v] : list)
+            if (k == name) return v;
+        FAIL("no stat " << name);
+        return 0;
+    }
+
+private:
+    static alert::AlertQueue make_queue(const std::string& name) {
+        auto q = alert::AlertQueue::create(name, 64, SOCKET_ID_ANY);
+        REQUIRE(q.has_value());
+        return std::move(*q);
+    }
+};
+
+}  // namespace vtap::test
