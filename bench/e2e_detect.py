@@ -7,12 +7,17 @@ databases (same config, same runtime::load_and_compile, same cache).
 
 Measures, per capture and trial (trials interleave the programs, medians are
 reported):
-  - vtapd offline (`--pcap`, read once to the end, 1 RX lcore + 1 worker):
-    inner packets/s and Gbit/s = worker.packets / worker.bytes over elapsed_s
+  - vtapd offline (a pcap port read once to the end, 1 RX lcore + 1 worker):
+    inner packets/s and Gbit/s = worker.packets / worker.bytes over elapsed_s.
+    By default the port is `preload: true` (drivers/pcap: the file is read
+    into memory at start and its frames are queued in place on a net_ring
+    port, so RX only dequeues, as from a NIC's ring); `--input file` reads
+    it with net_pcap while running, which on a small VM is slower than the
+    worker and bounds the figure
   - the ceiling: same packets and inner bytes over the median Hyperscan time
   - vtapd without rules on the same input: what the offline input path
-    (net_pcap reading the file, decap, ring) allows, so a vtapd figure near
-    it says "bounded by the input", not by detection
+    (the port, decap, ring) allows, so a vtapd figure near it says "bounded
+    by the input", not by detection
   - the worker core's capacity: worker.bytes over the worker's busy time
     (worker.busy_cycles / tsc_hz: TSC cycles spent on non-empty bursts, as
     OVS-DPDK's pmd "processing cycles"), i.e. what the one worker core would
@@ -33,7 +38,7 @@ over the file is the steady state of this traffic. Each capture is wrapped
 by vtap-pcap (byte for byte, as VTAP VXLAN).
 
 usage: bench/e2e_detect.py [--build DIR] [--trials N] [--repeat N] [--work DIR]
-                           [--home-net '[CIDR,...]'] [--json FILE]
+                           [--home-net '[CIDR,...]'] [--input preload|file] [--json FILE]
 Needs the corpus ($VTAP_CORPUS, else ../shared/corpus from the project root,
 else /work/shared/corpus); exits 2 with a message without it.
 """
@@ -51,10 +56,14 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ET_DIR = "rules/et-open-suricata-5.0_2024-04-21"
-DATA_ROOM = 16384 + 50 + 128  # largest inner frame decap accepts + VTAP outer + headroom: one mbuf per frame
-# 4,095 such mbufs (68 MB) are several times what one ring and one burst in
-# flight hold; vtapd's default 16,383 would be 270 MB, which without
-# hugepages this VM faults in 4 KiB at a time at start (~0.25 s).
+# --input file: every frame in one mbuf (the worker scans the first segment
+# only), so the data room holds the largest inner frame decap accepts + the
+# VTAP outer headers + headroom. 4,095 such mbufs (68 MB) are several times
+# what one ring and one burst in flight hold; vtapd's default 16,383 would
+# be 270 MB, which without hugepages this VM faults in 4 KiB at a time at
+# start (~0.25 s). A preloaded port's frames are external buffers of any
+# length, so it keeps vtapd's default data room.
+DATA_ROOM = 16384 + 50 + 128
 MBUFS = 4095
 
 
@@ -65,16 +74,16 @@ def find_corpus():
     return None
 
 
-def write_config(path, pcap, rule_files, classification, cache_dir, eve, prefix, home_net=None):
+def write_config(path, pcap, rule_files, classification, cache_dir, eve, prefix, home_net=None, preload=True):
     """vtapd configuration shared by vtapd and detect_ceiling (JSON is YAML).
     Rule variables are vtapd's defaults (Suricata's: HOME_NET = RFC 1918)
     unless home_net is given."""
     cfg = {
         "eal": {"args": ["--no-huge", "-m", "1024", "--no-shconf", f"--file-prefix={prefix}",
                          "--log-level=lib.eal:error"]},
-        "ports": [{"driver": "pcap", "pcap_file": pcap}],
+        "ports": [{"driver": "pcap", "pcap_file": pcap, "preload": preload}],
         "decap": {"tap_sources": ["0.0.0.0/0"], "max_inner_frame": 16384},
-        "mempool": {"data_room": DATA_ROOM, "mbufs": MBUFS},
+        "mempool": {"mbufs": MBUFS} if preload else {"data_room": DATA_ROOM, "mbufs": MBUFS},
         "pipeline": {"rx_lcores": 1, "workers": 1},
         "stats": {"telemetry": False},
         "detect": {"rule_files": rule_files, "classification_file": classification, "cache_dir": cache_dir},
@@ -139,6 +148,8 @@ def main():
     ap.add_argument("--work", help="keep wrapped captures, configs and stats here")
     ap.add_argument("--json", help="write the medians here")
     ap.add_argument("--home-net", help="HOME_NET for the rules (default: vtapd's, i.e. Suricata's RFC 1918 list)")
+    ap.add_argument("--input", choices=("preload", "file"), default="preload",
+                    help="pcap port input: preloaded into memory (default) or read by net_pcap while running")
     a = ap.parse_args()
 
     corpus = find_corpus()
@@ -171,12 +182,13 @@ def main():
             subprocess.run([wrap, "wrap", "--in", src, "--out", vt], check=True, stdout=subprocess.DEVNULL)
         cfg = os.path.join(work, name + ".yaml")
         write_config(cfg, vt, rules, classification, cache, os.path.join(work, name + ".eve.json"), f"e2edet{os.getpid()}",
-                     a.home_net)
+                     a.home_net, preload=a.input == "preload")
         bare = os.path.join(work, name + ".norules.yaml")
-        write_config(bare, vt, [], "", "", "", f"e2edet{os.getpid()}")
+        write_config(bare, vt, [], "", "", "", f"e2edet{os.getpid()}", preload=a.input == "preload")
         captures.append((name, vt, cfg, bare))
     print(f"command: {' '.join(sys.argv)}")
-    print(f"corpus {corpus}; {len(rules)} ET Open rule files; HOME_NET {a.home_net or 'default'}; work dir {work}")
+    print(f"corpus {corpus}; {len(rules)} ET Open rule files; HOME_NET {a.home_net or 'default'}; input {a.input}; "
+          f"work dir {work}")
 
     # Compile: cold (empty cache dir) then cached, per trial.
     cfg0 = captures[0][2]

@@ -52,6 +52,10 @@ struct Family {
     void (*destroy)(const std::string& device) = nullptr;
 };
 
+// The default `create`: rte_vdev_init(device, args) and the port it made
+// (a family's own create may fall back to it).
+Result<uint16_t> create_plain_vdev(const std::string& device, const std::string& args);
+
 // The family for PortConfig::driver, or nullptr.
 const Family* find_family(std::string_view driver);
 // The family whose PMD is `pmd`, or nullptr.

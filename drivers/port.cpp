@@ -83,16 +83,7 @@ Result<uint16_t> find_bus_port(const config::PortConfig& pc, const std::string& 
 Result<uint16_t> create_vdev(const config::PortConfig& pc, const Family& fam,
                              const std::string& device, const std::string& args) {
     if (fam.create != nullptr) return fam.create(pc, device, args);
-    int ret = rte_vdev_init(device.c_str(), args.c_str());
-    if (ret != 0)
-        return fail("", cat("rte_vdev_init(", device, ", \"", args, "\"): ", rte_error(ret),
-                            " (the PMD's log line says more)"));
-    uint16_t port = 0;
-    if (rte_eth_dev_get_port_by_name(device.c_str(), &port) != 0) {
-        rte_vdev_uninit(device.c_str());
-        return fail("", cat("rte_eth_dev_get_port_by_name(", device, "): no such port"));
-    }
-    return port;
+    return create_plain_vdev(device, args);
 }
 
 // Undoes a partly opened port; `started` says whether rte_eth_dev_start ran.
@@ -228,6 +219,19 @@ Result<PortHandle> open_port(const config::PortConfig& pc, unsigned index, rte_m
         return fail(where, ok.error().what);
     }
     return h;
+}
+
+Result<uint16_t> create_plain_vdev(const std::string& device, const std::string& args) {
+    int ret = rte_vdev_init(device.c_str(), args.c_str());
+    if (ret != 0)
+        return fail("", cat("rte_vdev_init(", device, ", \"", args, "\"): ", rte_error(ret),
+                            " (the PMD's log line says more)"));
+    uint16_t port = 0;
+    if (rte_eth_dev_get_port_by_name(device.c_str(), &port) != 0) {
+        rte_vdev_uninit(device.c_str());
+        return fail("", cat("rte_eth_dev_get_port_by_name(", device, "): no such port"));
+    }
+    return port;
 }
 
 void close_port(const PortHandle& h) {

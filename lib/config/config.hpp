@@ -25,6 +25,8 @@ struct PortConfig {
     // net_pcap
     std::string pcap_file;         // rx_pcap=FILE
     bool infinite_rx = false;      // replay the file from memory forever (benchmarks)
+    bool preload = false;          // read the whole file into memory at start, then deliver it once
+                                   // at memory speed (drivers/pcap; benchmarks of what follows RX)
     // net_af_packet
     std::string iface;             // kernel interface to attach to
     // PCI devices (netvsc via uio_hv_generic, mlx5) and MANA

@@ -19,19 +19,19 @@ namespace {
 struct DriverRule {
     std::string_view name;
     std::string_view required;   // "" = nothing beyond `driver`
-    std::array<std::string_view, 2> specific;  // "" pads
+    std::array<std::string_view, 3> specific;  // "" pads
 };
 
-constexpr std::string_view kSpecificKeys[] = {"pcap_file", "infinite_rx", "iface", "pci"};
+constexpr std::string_view kSpecificKeys[] = {"pcap_file", "infinite_rx", "preload", "iface", "pci"};
 
 const DriverRule kRules[] = {
-    {"pcap", "pcap_file", {"pcap_file", "infinite_rx"}},
-    {"af_packet", "iface", {"iface", ""}},
-    {"null", "", {"", ""}},
-    {"ring", "", {"", ""}},
-    {"netvsc", "pci", {"pci", ""}},
-    {"mlx5", "pci", {"pci", ""}},
-    {"mana", "", {"pci", ""}},  // mac or pci, checked below
+    {"pcap", "pcap_file", {"pcap_file", "infinite_rx", "preload"}},
+    {"af_packet", "iface", {"iface", "", ""}},
+    {"null", "", {"", "", ""}},
+    {"ring", "", {"", "", ""}},
+    {"netvsc", "pci", {"pci", "", ""}},
+    {"mlx5", "pci", {"pci", "", ""}},
+    {"mana", "", {"pci", "", ""}},  // mac or pci, checked below
 };
 
 const DriverRule* find_rule(std::string_view driver) {
@@ -74,7 +74,7 @@ Result<PortConfig> parse_port(const std::string& source, const YAML::Node& node,
         return fail_node(source, node, quote(path) + " must be a mapping with at least 'driver', got " +
                                            std::string(kind_name(node)));
     MapView m(source, node, path);
-    VTAP_CONFIG_TRY(m.check_keys({"driver", "name", "pcap_file", "infinite_rx", "iface", "pci",
+    VTAP_CONFIG_TRY(m.check_keys({"driver", "name", "pcap_file", "infinite_rx", "preload", "iface", "pci",
                                   "mac", "rx_queues", "rx_descriptors", "mtu", "promiscuous",
                                   "allmulti", "devargs"}));
 
@@ -104,6 +104,10 @@ Result<PortConfig> parse_port(const std::string& source, const YAML::Node& node,
                                      "stats counters)");
     VTAP_CONFIG_TRY(m.read("pcap_file", pc.pcap_file));
     VTAP_CONFIG_TRY(m.read("infinite_rx", pc.infinite_rx));
+    VTAP_CONFIG_TRY(m.read("preload", pc.preload));
+    if (pc.preload && pc.infinite_rx)
+        return m.fail_at("preload", quote(m.path("preload")) + " and '" + m.path("infinite_rx") +
+                                        "' exclude each other: preload delivers the file once, infinite_rx forever");
     VTAP_CONFIG_TRY(m.read("iface", pc.iface));
     VTAP_CONFIG_TRY(m.read("pci", pc.pci));
     VTAP_CONFIG_TRY(m.read("mac", pc.mac));

@@ -40,6 +40,7 @@ TEST_CASE("the reference file documents the same defaults as the code", "[config
     const PortConfig d;
     const PortConfig& p = c.ports[0];
     CHECK(p.infinite_rx == d.infinite_rx);
+    CHECK(p.preload == d.preload);
     CHECK(p.rx_queues == d.rx_queues);
     CHECK(p.rx_descriptors == d.rx_descriptors);
     CHECK(p.mtu == d.mtu);

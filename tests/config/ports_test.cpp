@@ -23,6 +23,7 @@ std::string with_decap(const std::string& lines) {
 TEST_CASE("config accepts each driver with its required fields", "[config]") {
     const std::string ok[] = {
         "{driver: pcap, pcap_file: a.pcap, infinite_rx: true}",
+        "{driver: pcap, pcap_file: a.pcap, preload: true}",
         "{driver: af_packet, iface: veth1}",
         "{driver: 'null'}",
         "{driver: ring}",
@@ -67,6 +68,9 @@ TEST_CASE("config rejects port mistakes with the port's path and position", "[co
          "'ports[0].iface' does not apply to driver 'pcap'; remove it"},
         {"{driver: af_packet, iface: eth1, infinite_rx: true}",
          "'ports[0].infinite_rx' does not apply to driver 'af_packet'"},
+        {"{driver: 'null', preload: true}", "'ports[0].preload' does not apply to driver 'null'"},
+        {"{driver: pcap, pcap_file: a, preload: true, infinite_rx: true}",
+         "'ports[0].preload' and 'ports[0].infinite_rx' exclude each other"},
         {"{driver: 'null', pci: '3b:00.0'}", "'ports[0].pci' does not apply to driver 'null'"},
         {"{driver: mana, mac: '00:0d:3a:12:34'}", "'ports[0].mac' is '00:0d:3a:12:34', not a MAC"},
         {"{driver: mlx5, pci: 3b:00}", "'ports[0].pci' is '3b:00', not a PCI address"},

@@ -15,6 +15,8 @@
 #include <rte_build_config.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_memzone.h>
 #include <rte_ring.h>
 
 #include "drivers/driver.hpp"
@@ -180,6 +182,68 @@ TEST_CASE("a pcap port replays exactly the frames of its file, then nothing more
     for (int tries = 0; tries < 4; tries++) CHECK(rte_eth_rx_burst(h->port_id, 0, burst, 32) == 0);
     drv::close_port(*h);
     CHECK_FALSE(port_exists("net_pcap3"));
+}
+
+TEST_CASE("a preloaded pcap port delivers the file's frames once, in place, with their capture times",
+          "[eal][drivers]") {
+    std::vector<std::vector<uint8_t>> frames = {frame(60, 1), frame(98, 2), frame(9000, 3), frame(342, 4)};
+    PortConfig pc = vdev("pcap");
+    pc.pcap_file = write_pcap(frames);
+    pc.preload = true;
+    auto h = drv::open_port(pc, 6, test_pool());
+    std::filesystem::remove(pc.pcap_file);  // read at open: the file is no longer needed
+    REQUIRE(h.has_value());
+    CHECK(h->device == "net_pcap6");
+    CHECK(rte_memzone_lookup("vt_net_pcap6_fr") != nullptr);
+
+    int ts_off = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
+    int ts_bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
+    REQUIRE(ts_off >= 0);
+    REQUIRE(ts_bit >= 0);
+    std::vector<std::vector<uint8_t>> got;
+    std::vector<uint64_t> stamps;
+    rte_mbuf* burst[32];
+    for (int tries = 0; tries < 8 && got.size() < frames.size(); tries++) {
+        uint16_t n = rte_eth_rx_burst(h->port_id, 0, burst, 32);
+        for (uint16_t i = 0; i < n; i++) {
+            got.push_back(bytes_of(burst[i]));
+            CHECK(burst[i]->nb_segs == 1);  // a 9,000-byte frame too: no data room involved
+            CHECK(RTE_MBUF_HAS_EXTBUF(burst[i]));
+            CHECK(burst[i]->port == h->port_id);
+            CHECK((burst[i]->ol_flags & (uint64_t{1} << ts_bit)) != 0);
+            stamps.push_back(*RTE_MBUF_DYNFIELD(burst[i], ts_off, const uint64_t*));
+        }
+        rte_pktmbuf_free_bulk(burst, n);
+    }
+    CHECK(got == frames);
+    // write_pcap stamps frame i at 1700000000 + i s; in net_pcap's unit (us).
+    CHECK(stamps == std::vector<uint64_t>{1700000000000000, 1700000001000000, 1700000002000000, 1700000003000000});
+    for (int tries = 0; tries < 4; tries++) CHECK(rte_eth_rx_burst(h->port_id, 0, burst, 32) == 0);
+    rte_eth_stats st{};
+    REQUIRE(rte_eth_stats_get(h->port_id, &st) == 0);
+    CHECK(st.ipackets == frames.size());
+    drv::close_port(*h);
+    CHECK_FALSE(port_exists("net_ring_net_pcap6"));
+    CHECK(rte_memzone_lookup("vt_net_pcap6_fr") == nullptr);
+    CHECK(rte_mempool_lookup("vt_net_pcap6_mb") == nullptr);
+    CHECK(rte_ring_lookup("vt_net_pcap6_rx") == nullptr);
+}
+
+TEST_CASE("closing a preloaded pcap port early frees the frames it still queues", "[eal][drivers]") {
+    std::vector<std::vector<uint8_t>> frames(100, frame(200, 9));
+    PortConfig pc = vdev("pcap");
+    pc.pcap_file = write_pcap(frames);
+    pc.preload = true;
+    auto h = drv::open_port(pc, 7, test_pool());
+    std::filesystem::remove(pc.pcap_file);
+    REQUIRE(h.has_value());
+    rte_mbuf* burst[32];
+    uint16_t n = rte_eth_rx_burst(h->port_id, 0, burst, 32);
+    CHECK(n == 32);
+    rte_pktmbuf_free_bulk(burst, n);
+    drv::close_port(*h);  // 68 frames still on the ring
+    CHECK(rte_mempool_lookup("vt_net_pcap7_mb") == nullptr);
+    CHECK(rte_memzone_lookup("vt_net_pcap7_fr") == nullptr);
 }
 
 TEST_CASE("a pcap port on a missing file fails naming the port and the file", "[eal][drivers]") {
