@@ -12,6 +12,8 @@
 #include "config/config.hpp"
 #include "core/result.hpp"
 
+struct rte_ring;
+
 namespace vtap::drivers {
 
 enum class DeviceKind : uint8_t {
@@ -55,6 +57,10 @@ struct Family {
 // The default `create`: rte_vdev_init(device, args) and the port it made
 // (a family's own create may fall back to it).
 Result<uint16_t> create_plain_vdev(const std::string& device, const std::string& args);
+
+// Frees the mbufs still queued on `r`, then `r` (a no-op for nullptr); for
+// families that own the rings of a net_ring port.
+void free_ring_and_mbufs(rte_ring* r);
 
 // The family for PortConfig::driver, or nullptr.
 const Family* find_family(std::string_view driver);

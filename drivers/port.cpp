@@ -7,6 +7,7 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include "drivers/driver.hpp"
 #include "drivers/family.hpp"
@@ -232,6 +233,15 @@ Result<uint16_t> create_plain_vdev(const std::string& device, const std::string&
         return fail("", cat("rte_eth_dev_get_port_by_name(", device, "): no such port"));
     }
     return port;
+}
+
+void free_ring_and_mbufs(rte_ring* r) {
+    if (r == nullptr) return;
+    void* objs[64];
+    unsigned n;
+    while ((n = rte_ring_dequeue_burst(r, objs, 64, nullptr)) > 0)
+        rte_pktmbuf_free_bulk(reinterpret_cast<rte_mbuf**>(objs), n);
+    rte_ring_free(r);
 }
 
 void close_port(const PortHandle& h) {

@@ -71,20 +71,11 @@ std::string pre_name(const std::string& device, std::string_view what) { return 
 // rte_eth_from_rings(name) names its vdev "net_ring_<name>".
 std::string pre_vdev(const std::string& device) { return cat("net_ring_", device); }
 
-void free_ring(rte_ring* r) {
-    if (r == nullptr) return;
-    void* objs[64];
-    unsigned n;
-    while ((n = rte_ring_dequeue_burst(r, objs, 64, nullptr)) > 0)
-        rte_pktmbuf_free_bulk(reinterpret_cast<rte_mbuf**>(objs), n);
-    rte_ring_free(r);
-}
-
 // Also for a port that was not preloaded: every lookup then finds nothing.
 void destroy(const std::string& device) {
     rte_vdev_uninit(pre_vdev(device).c_str());
-    free_ring(rte_ring_lookup(pre_name(device, "rx").c_str()));
-    free_ring(rte_ring_lookup(pre_name(device, "tx").c_str()));
+    free_ring_and_mbufs(rte_ring_lookup(pre_name(device, "rx").c_str()));
+    free_ring_and_mbufs(rte_ring_lookup(pre_name(device, "tx").c_str()));
     rte_mempool_free(rte_mempool_lookup(pre_name(device, "mb").c_str()));  // after the rings gave their mbufs back
     rte_memzone_free(rte_memzone_lookup(pre_name(device, "fr").c_str()));
 }

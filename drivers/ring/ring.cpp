@@ -40,19 +40,9 @@ Result<std::string> device(const config::PortConfig&, unsigned index) {
 
 Result<std::string> devargs(const config::PortConfig&) { return std::string(); }
 
-// Frees the mbufs still queued, then the ring (a no-op for nullptr).
-void drain_and_free(rte_ring* r) {
-    if (r == nullptr) return;
-    void* objs[64];
-    unsigned n;
-    while ((n = rte_ring_dequeue_burst(r, objs, 64, nullptr)) > 0)
-        rte_pktmbuf_free_bulk(reinterpret_cast<rte_mbuf**>(objs), n);
-    rte_ring_free(r);
-}
-
 void destroy(const std::string& device) {
-    for (uint16_t q = 0; q < kMaxQueues; q++) drain_and_free(rte_ring_lookup(rx_ring_name(device, q).c_str()));
-    drain_and_free(rte_ring_lookup(tx_ring_name(device).c_str()));
+    for (uint16_t q = 0; q < kMaxQueues; q++) free_ring_and_mbufs(rte_ring_lookup(rx_ring_name(device, q).c_str()));
+    free_ring_and_mbufs(rte_ring_lookup(tx_ring_name(device).c_str()));
 }
 
 Result<uint16_t> create(const config::PortConfig& pc, const std::string& device, const std::string& args) {
