@@ -253,7 +253,22 @@ void DetectStage::process_reassembled(const flow::Reassembled& r, uint64_t now_n
     m.flags &= kFlagVxlanReserved | kFlagUntunneled;
     decap::set_inner_meta(m, in);
     m.flow_hash = shard::flow_hash(r.frame, m);  // the fragments' hash keyed on addresses only
+    if (handoff_) {
+        // Its flow lives where shard sends the 5-tuple's unfragmented packets.
+        const uint16_t owner = shard::worker_of(m.flow_hash, handoff_->workers());
+        if (owner != worker_) {
+            if (handoff_->send(owner, r.frame, r.len, m, now_ns)) ctr_.handed_off++;
+            else ctr_.handoff_dropped++;
+            return;
+        }
+    }
     process_frame(r.frame, r.len, m, now_ns);
+}
+
+void DetectStage::receive_handoffs() noexcept {
+    ctr_.handoff_received += handoff_->receive(worker_, [this](const HandoffItem& it) {
+        process_frame(it.frame, it.len, it.meta, it.now_ns);
+    });
 }
 
 void DetectStage::process_frame(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t now_ns) noexcept {
@@ -315,6 +330,8 @@ void DetectStage::on_burst(rte_mbuf** pkts, uint16_t n, WorkerCounters& ctr) noe
     constexpr uint16_t kAhead = 3;
     constexpr uint32_t kWholeFrame = 2048;  // prefetch at most this much of the next frame
     wctr_ = &ctr;
+    // Datagrams handed over came before this burst was dequeued.
+    if (handoff_) receive_handoffs();
     const uint64_t now = wall_ns();
     for (uint16_t i = 0; i < n; i++) {
         rte_prefetch0(pkts[i]);
@@ -332,11 +349,18 @@ void DetectStage::on_burst(rte_mbuf** pkts, uint16_t n, WorkerCounters& ctr) noe
     }
 }
 
-void DetectStage::on_idle() noexcept {
+void DetectStage::on_idle(WorkerCounters& ctr) noexcept {
+    wctr_ = &ctr;
+    if (handoff_) receive_handoffs();
     // Expire on the clock the packets run on (capture time offline).
     const uint64_t now = ts_offset_ >= 0 && last_now_ns_ ? last_now_ns_ : wall_ns();
     flows_->expire(now, 64);
     defrag_->expire(now);
+}
+
+void DetectStage::on_stopped(WorkerCounters& ctr) noexcept {
+    wctr_ = &ctr;
+    if (handoff_) receive_handoffs();
 }
 
 void DetectStage::append_stats(const std::string& prefix, StatList& out) const {
@@ -375,6 +399,9 @@ void DetectStage::append_stats(const std::string& prefix, StatList& out) const {
     out.emplace_back(prefix + "defrag.evicted", d.evicted);
     out.emplace_back(prefix + "defrag.invalid", d.invalid + ctr_.defrag_parse_failed);
     out.emplace_back(prefix + "defrag.memory_bytes", defrag_->memory_bytes());
+    out.emplace_back(prefix + "defrag.handed_off", ctr_.handed_off);
+    out.emplace_back(prefix + "defrag.handoff_received", ctr_.handoff_received);
+    out.emplace_back(prefix + "defrag.handoff_dropped", ctr_.handoff_dropped);
 }
 
 }  // namespace vtap::runtime

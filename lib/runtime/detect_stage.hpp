@@ -19,6 +19,7 @@
 #include "detect/scanner.hpp"
 #include "flow/defrag.hpp"
 #include "flow/flow_table.hpp"
+#include "runtime/defrag_handoff.hpp"
 #include "runtime/worker_stage.hpp"
 
 namespace vtap::runtime {
@@ -37,7 +38,14 @@ public:
                                                        const flow::DefragConfig& defrag = {});
     ~DetectStage() override;
     void on_burst(rte_mbuf** pkts, uint16_t n, WorkerCounters& ctr) noexcept override;
-    void on_idle() noexcept override;
+    void on_idle(WorkerCounters& ctr) noexcept override;
+    void on_stopped(WorkerCounters& ctr) noexcept override;
+    // With more than one worker: a datagram reassembled here whose 5-tuple
+    // hashes to another worker is sent there, and those sent to this worker
+    // are processed at the start of each burst and when idle. Null (one
+    // worker, run to completion): every datagram is processed where it was
+    // reassembled.
+    void connect_handoff(DefragHandoff* h) noexcept { handoff_ = h; }
     void append_stats(const std::string& prefix, StatList& out) const override;
 
     // Counters of this stage (single writer: the worker).
@@ -48,6 +56,9 @@ public:
         uint64_t l4_invalid = 0;       // detect.l4_invalid: L4 header past the IP payload, IP rules only
         uint64_t multi_segment = 0;    // detect.multi_segment: payload past the first mbuf segment not scanned
         uint64_t defrag_parse_failed = 0;  // reassembled datagram the inner parse rejects (in defrag.invalid)
+        uint64_t handed_off = 0;        // defrag.handed_off: datagrams sent to their 5-tuple's worker
+        uint64_t handoff_received = 0;  // defrag.handoff_received: datagrams other workers sent here
+        uint64_t handoff_dropped = 0;   // defrag.handoff_dropped: no free handoff item (not processed)
     };
 
 private:
@@ -56,6 +67,7 @@ private:
     void process(rte_mbuf* m, uint64_t now_ns) noexcept;
     void process_reassembled(const flow::Reassembled& r, uint64_t now_ns) noexcept;
     void process_frame(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t now_ns) noexcept;
+    void receive_handoffs() noexcept;
     void publish(const Packet& p, const detect::Match& match) noexcept;
     detect::StreamHandle* handle(flow::Flow& f, flow::Direction d) noexcept;
     detect::FlowBits* flowbits(flow::Flow& f) noexcept;
@@ -66,6 +78,7 @@ private:
     uint16_t port_ = 0;
     std::unique_ptr<flow::FlowTable> flows_;
     std::unique_ptr<flow::Defrag> defrag_;  // IPv4 and IPv6 fragments of this worker's address pairs
+    DefragHandoff* handoff_ = nullptr;      // shared by the workers; null with one
     std::unique_ptr<detect::Scanner> scanner_;
     std::unique_ptr<detect::AlertFilter> filter_;  // thresholds and packet_alert_max, before publish
     std::shared_ptr<const detect::Database> db_;

@@ -92,7 +92,7 @@ int rx_lcore_main(void* arg) {
     auto& c = *static_cast<RxLcoreCtx*>(arg);
     while (!c.stop->load(std::memory_order_relaxed)) {
         if (rx_poll_once(c) != 0) continue;
-        if (c.run_to_completion) c.rtc.stage->on_idle();
+        if (c.run_to_completion) c.rtc.stage->on_idle(c.rtc.ctr);
         // Offline, nothing came because the workers are behind (or the file
         // is done): give the CPU to a worker that may share it. No wire waits.
         if (c.offline_pool) sched_yield();
@@ -113,7 +113,7 @@ int worker_lcore_main(void* arg) {
         // final look finds it still empty (acquire pairs with the release
         // store the control thread makes after joining the RX lcores).
         if (c.rx_done->load(std::memory_order_acquire) && rte_ring_empty(c.ring)) break;
-        c.path.stage->on_idle();
+        c.path.stage->on_idle(c.path.ctr);
     }
     return 0;
 }

@@ -48,6 +48,9 @@ struct Pipeline::Impl {
     std::shared_ptr<const detect::Database> db;
     ClassMap classes;
     std::vector<std::unique_ptr<alert::AlertQueue>> alert_queues;
+    // Reassembled datagrams to their 5-tuple's worker; null unless detection
+    // runs on more than one worker lcore.
+    std::unique_ptr<DefragHandoff> handoff;
     std::unique_ptr<output::Outputs> outputs;  // null: no output configured
     std::atomic<bool> rx_stop{false};
     std::atomic<bool> rx_done{false};
@@ -80,6 +83,7 @@ struct Pipeline::Impl {
         for (auto& p : ports) drivers::close_port(p);
         rx.clear();
         workers.clear();
+        handoff.reset();
         for (auto* r : rings) rte_ring_free(r);
         if (pool) rte_mempool_free(pool);
     }
@@ -158,6 +162,7 @@ Result<std::unique_ptr<WorkerStage>> make_stage(Pipeline::Impl& im, uint16_t wor
     auto st = DetectStage::create(worker, fc, im.db, &im.classes, im.alert_queues.back().get(), port,
                                   offline ? 1000 : 0, limits, scan, dc);
     if (!st) return std::unexpected(st.error());
+    (*st)->connect_handoff(im.handoff.get());
     return std::unique_ptr<WorkerStage>(std::move(*st));
 }
 
@@ -369,6 +374,11 @@ Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::st
 
     if (auto r = start_exception_and_health(*im, socket); !r) return std::unexpected(r.error());
 
+    if (im->db && im->rings.size() > 1) {
+        auto h = DefragHandoff::create(static_cast<uint16_t>(im->rings.size()), socket);
+        if (!h) return std::unexpected(h.error());
+        im->handoff = std::move(*h);
+    }
     for (unsigned w = 0; w < im->rings.size(); w++) {
         auto c = std::make_unique<WorkerCtx>();
         c->burst = pc.burst_size;
@@ -499,6 +509,7 @@ Result<StatsSnapshot> Pipeline::run(const RunOptions& opt) {
     for (unsigned l : launched_rx) rte_eal_wait_lcore(l);
     im.rx_done.store(true, std::memory_order_release);
     for (unsigned l : launched_w) rte_eal_wait_lcore(l);
+    for (auto* w : im.paths()) w->stage->on_stopped(w->ctr);
     drain_alerts(im);
     flush_outputs(im);
     if (im.capture)
@@ -588,6 +599,7 @@ StatsSnapshot Pipeline::snapshot() const {
                 for (size_t k = 0; k < one.size() && k < sum.size(); k++) sum[k].second += one[k].second;
         }
         for (auto& [k, v] : sum) s.add(k, v);
+        if (im.handoff) s.add("defrag.handoff_memory_bytes", im.handoff->memory_bytes());
         uint64_t published = 0, dropped = 0;
         for (const auto& q : im.alert_queues)
             published += q->counters().producer.published.get(), dropped += q->counters().producer.dropped.get();

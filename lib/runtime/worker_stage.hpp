@@ -27,7 +27,10 @@ public:
     // Sees every packet the worker dequeued; must not free or keep them.
     virtual void on_burst(rte_mbuf** pkts, uint16_t n, WorkerCounters& ctr) noexcept = 0;
     // Called when a poll found the ring empty (timers, housekeeping).
-    virtual void on_idle() noexcept {}
+    virtual void on_idle(WorkerCounters& ctr) noexcept { (void)ctr; }
+    // Called once on the control thread after every worker lcore returned:
+    // work other workers handed over after this one stopped polling.
+    virtual void on_stopped(WorkerCounters& ctr) noexcept { (void)ctr; }
     // Extra counters under "<prefix>.<name>" (control thread; reads only).
     virtual void append_stats(const std::string& prefix, StatList& out) const { (void)prefix; (void)out; }
 };

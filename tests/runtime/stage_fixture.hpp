@@ -25,15 +25,16 @@ struct StageFixture {
     std::unique_ptr<runtime::DetectStage> stage;
     WorkerCounters wctr;
 
-    // `name` keeps the mempool and ring names of fixtures apart.
-    StageFixture(const std::string& name, const std::vector<rules::Rule>& rules)
+    // `name` keeps the mempool and ring names of fixtures apart; `worker` is
+    // the stage's worker index (its inbox when connected to a handoff).
+    StageFixture(const std::string& name, const std::vector<rules::Rule>& rules, uint16_t worker = 0)
         : pool(make_pool((name + "_pool").c_str(), 63)), alerts(make_queue(name + "_alerts")) {
         auto db = detect::compile(rules, {});
         REQUIRE(db.has_value());
         flow::FlowConfig fc;
         fc.capacity = 64;
         fc.segment_pool_bytes = 64 * 1024;
-        auto st = runtime::DetectStage::create(0, fc, *db, nullptr, &alerts, 0, 0);
+        auto st = runtime::DetectStage::create(worker, fc, *db, nullptr, &alerts, 0, 0);
         REQUIRE(st.has_value());
         stage = std::move(*st);
     }
@@ -48,6 +49,8 @@ struct StageFixture {
         stage->on_burst(&m, 1, wctr);
         rte_pktmbuf_free(m);
     }
+
+    void idle() { stage->on_idle(wctr); }
 
     // sid -> (alerts, payload of the last one)
     std::map<uint32_t, std::pair<unsigned, std::string>> drain() {
