@@ -179,6 +179,7 @@ int main(int argc, char** argv) {
     // parses itself, so these are the only ranges left to check.
     if (cfg->pipeline.workers > 64) return usage_error("--workers must be at most 64");
     if (cfg->pipeline.rx_lcores < 1 || cfg->pipeline.rx_lcores > 64) return usage_error("--rx-lcores must be 1..64");
+    if (auto r = vtap::config::check_run_to_completion(cfg->pipeline); !r) return usage_error(r.error().what);
     if (a.test_rules) {
         if (cfg->detect.rule_files.empty()) {
             std::fprintf(stderr, "vtapd: no rule files configured (detect.rule_files or --rules)\n");

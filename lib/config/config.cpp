@@ -282,6 +282,23 @@ Result<void> parse_instance(const MapView& doc, Config& cfg) {
     return {};
 }
 
+}  // namespace
+
+Result<void> check_run_to_completion(const PipelineConfig& p) {
+    // Run to completion shards nothing: each RX lcore tracks the flows its
+    // own queues deliver, and NIC RSS hashes the outer headers (on Azure the
+    // tapped VM's address and a UDP source port VTAP does not document), so
+    // the two directions of an inner connection can reach different lcores.
+    if (p.workers == 0 && p.rx_lcores > 1)
+        return fail("pipeline", "'pipeline.workers' is 0 (run to completion) with " + std::to_string(p.rx_lcores) +
+                                    " RX lcores: RSS hashes outer headers, so the two directions of a connection "
+                                    "can reach different lcores and each would track half of it; use rx_lcores 1, "
+                                    "or workers >= 1 (the symmetric inner hash keeps a connection on one worker)");
+    return {};
+}
+
+namespace {
+
 // Rules that span sections.
 Result<void> cross_check(const MapView& doc, const Config& cfg) {
     uint64_t queues = 0, descriptors = 0;
@@ -295,6 +312,7 @@ Result<void> cross_check(const MapView& doc, const Config& cfg) {
                                 "'pipeline.rx_lcores' is " + std::to_string(cfg.pipeline.rx_lcores) +
                                     " but the ports have only " + std::to_string(queues) +
                                     " RX queues in total; an RX lcore without a queue would idle");
+    if (auto r = check_run_to_completion(cfg.pipeline); !r) return pipeline.fail_at("workers", r.error().what);
     // Every RX descriptor holds an mbuf from the start; with fewer mbufs than
     // descriptors the ports cannot start (counted over all ports, which is
     // conservative when ports sit on different NUMA sockets).

@@ -181,6 +181,11 @@ void resolve_pcap_files(Config& cfg, const std::string& base_dir);
 // config file's directory; for the embedded default, to the source conf/.
 void resolve_rule_files(Config& cfg, const std::string& base_dir);
 
+// Run to completion (workers 0) with more than one RX lcore is refused:
+// nothing would keep both directions of a connection on one lcore. load()
+// checks the file; vtapd checks again after its command-line overrides.
+Result<void> check_run_to_completion(const PipelineConfig& p);
+
 // The embedded default (the same text as conf/vtapd.yaml), used when no
 // --config is given.
 const std::string& default_yaml();

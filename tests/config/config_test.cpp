@@ -228,6 +228,16 @@ TEST_CASE("config checks rules that span sections", "[config]") {
     CHECK(lcores.what.find("'pipeline.rx_lcores' is 2 but the ports have only 1 RX queues") !=
           std::string::npos);
 
+    // Run to completion on two RX lcores: RSS on outer headers would split connections.
+    Error rtc = parse_error("ports:\n  - {driver: pcap, pcap_file: a, rx_queues: 2}\n" + kMinimalDecap +
+                            "pipeline:\n  rx_lcores: 2\n  workers: 0\n");
+    INFO(rtc.to_string());
+    CHECK(rtc.where == "vtapd.yaml:7:12");
+    CHECK(rtc.what.find("'pipeline.workers' is 0 (run to completion) with 2 RX lcores") != std::string::npos);
+    CHECK(parse_error("ports:\n  - {driver: pcap, pcap_file: a, rx_queues: 2}\n" + kMinimalDecap +
+                      "pipeline:\n  rx_lcores: 2\n  workers: 0\n  flow_table_size: 1\n")
+              .what.find("flow_table_size") != std::string::npos);  // ranges are checked first
+
     Error mbufs = parse_error(
         "ports:\n  - {driver: pcap, pcap_file: a, rx_queues: 4, rx_descriptors: 4096}\n" +
         kMinimalDecap + "mempool:\n  mbufs: 16383\n");
