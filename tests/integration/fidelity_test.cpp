@@ -157,6 +157,9 @@ Outcome run_test(const std::string& name, const YAML::Node& entry, Copy copy) {
     vc.ports = pcap_port_yaml(pcap);
     vc.tap_sources = "[0.0.0.0/0]";
     vc.mempool = "  mbufs: 4095\n";
+    // Workers (default 1): a connection's packets and its reassembled
+    // fragments must meet on one worker whatever the count.
+    vc.workers = static_cast<unsigned>(std::stoul(env_or("VTAP_FIDELITY_WORKERS", "1")));
     if (copy == Copy::kOriginal) vc.decap = encap == "ether" ? "  mode: ethernet\n" : "  mode: ip\n";
     const unsigned max_alerts = entry["has_suricata_yaml"].as<bool>(false) ? packet_alert_max(dir) : 0;
     vc.extra = "detect:\n  rule_files: ['" + rules + "']\n" +
