@@ -88,6 +88,16 @@ void IntervalTable<Key>::build(Wide key_space) {
         while (i < starts_.size() && starts_[i] < from) ++i;
         bucket_[b] = static_cast<uint32_t>(i);
     }
+
+    occupied_shift_ = bits - kOccupiedBits;
+    occupied_.assign((size_t{1} << kOccupiedBits) / 64, 0);
+    for (size_t k = 0; k < starts_.size(); ++k) {
+        if (first_[k + 1] == first_[k]) continue;  // a gap between listed ranges
+        const Wide last = (k + 1 < starts_.size() ? static_cast<Wide>(starts_[k + 1]) : key_space) - 1;
+        const auto from = static_cast<size_t>(starts_[k] >> occupied_shift_);
+        const auto to = static_cast<size_t>(last >> occupied_shift_);
+        for (size_t o = from; o <= to; ++o) occupied_[o >> 6] |= uint64_t{1} << (o & 63);
+    }
 }
 
 template class IntervalTable<uint32_t>;

@@ -302,3 +302,48 @@ TEST_CASE("interval tables answer like a brute-force scan across the whole key s
     CHECK(ports.lookup(65535).size() == 1);
     CHECK(ports.lookup(65534).empty());
 }
+
+TEST_CASE("interval tables skip empty /16 blocks without losing an address next to one, IPv4 over the whole space",
+          "[detect][addr_index]") {
+    // Sparse lists (ET's are a few thousand hosts over all of IPv4): most
+    // keys fall in blocks no range meets and are answered by the occupancy
+    // bits; the keys at each range's edges and at the edges of its /16
+    // blocks must still find the range.
+    std::mt19937 rng(7);
+    struct Range {
+        uint64_t lo, end;
+    };
+    std::vector<Range> ranges;
+    IntervalTable<uint32_t> t4;
+    for (uint32_t r = 0; r < 500; r++) {
+        const unsigned len = 8 + rng() % 25;  // /8../32
+        const uint64_t size = uint64_t{1} << (32 - len);
+        const uint64_t lo = uint64_t{rng()} & ~(size - 1);
+        ranges.push_back({lo, lo + size});
+    }
+    ranges.push_back({0xffffffffull, uint64_t{1} << 32});  // the last address
+    ranges.push_back({0, 1});                              // the first
+    ranges.push_back({0x0a01ffffull, 0x0a020001ull});      // straddles two /16 blocks by one address each
+    for (uint32_t r = 0; r < ranges.size(); r++) t4.add(r, ranges[r].lo, ranges[r].end);
+    t4.build(uint64_t{1} << 32);
+    std::vector<uint32_t> keys;
+    for (const auto& r : ranges) {
+        for (uint64_t k : {r.lo, r.end - 1, r.end, r.lo - 1, r.lo & ~uint64_t{0xffff}, (r.end - 1) | uint64_t{0xffff}})
+            if (k < (uint64_t{1} << 32)) keys.push_back(static_cast<uint32_t>(k));
+    }
+    for (int i = 0; i < 50000; i++) keys.push_back(rng());
+    size_t hits = 0;
+    for (uint32_t k : keys) {
+        std::vector<uint32_t> want;
+        for (uint32_t r = 0; r < ranges.size(); r++)
+            if (ranges[r].lo <= k && k < ranges[r].end) want.push_back(r);
+        auto got_span = t4.lookup(k);
+        std::vector<uint32_t> got(got_span.begin(), got_span.end());
+        std::sort(got.begin(), got.end());
+        INFO("key " << std::hex << k);
+        REQUIRE(got == want);
+        hits += !want.empty();
+    }
+    CHECK(hits > 1000);  // both answers exercised
+    CHECK(hits < keys.size() - 10000);
+}
