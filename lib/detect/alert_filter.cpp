@@ -1,7 +1,8 @@
 // Threshold / detection_filter state and the per-packet alert cap. The
 // update rules follow Suricata's detect-engine-threshold.c
 // (ThresholdSetup / ThresholdCheckUpdate) case by case, so counts match on
-// the same traffic; the windows are inclusive (ts <= start + seconds).
+// the same traffic; the windows are inclusive (ts <= start + seconds) and
+// kept at millisecond resolution.
 #include "detect/alert_filter.hpp"
 
 #include <algorithm>
@@ -28,6 +29,39 @@ bool first_match(const rules::Threshold& t) noexcept {
     return false;
 }
 
+// A slot's window word: when the window ends (ms, inclusive) and how many
+// matches it has seen. 0 means no window yet (a claimed slot before its
+// first update, or a slot taken over from an evicted key).
+constexpr unsigned kCountBits = 20;
+constexpr uint64_t kCountMask = (uint64_t{1} << kCountBits) - 1;
+constexpr uint64_t kMaxEnd = (uint64_t{1} << (64 - kCountBits)) - 1;  // ms: year 2527
+
+uint64_t window_end(uint64_t w) noexcept { return w >> kCountBits; }
+uint32_t window_count(uint64_t w) noexcept { return static_cast<uint32_t>(w & kCountMask); }
+uint64_t make_window(uint64_t end_ms, uint32_t count) noexcept {
+    return std::min(end_ms, kMaxEnd) << kCountBits | std::min<uint64_t>(count, ThresholdTable::kMaxCount);
+}
+
+// Suricata's IP pair is unordered for by_both: A->B and B->A share an entry.
+struct TrackedKey {
+    uint8_t family = 0, naddr = 0;
+    const std::array<uint8_t, 16>* a = nullptr;
+    const std::array<uint8_t, 16>* b = nullptr;
+};
+
+TrackedKey tracked(const rules::Threshold& t, const IpAddr& src, const IpAddr& dst) noexcept {
+    switch (t.track) {
+        case Track::kByRule: return {};
+        case Track::kBySrc: return {src.family, 1, &src.bytes, nullptr};
+        case Track::kByDst: return {dst.family, 1, &dst.bytes, nullptr};
+        case Track::kByBoth: {
+            const bool ordered = src.bytes <= dst.bytes;
+            return {src.family, 2, ordered ? &src.bytes : &dst.bytes, ordered ? &dst.bytes : &src.bytes};
+        }
+    }
+    return {};
+}
+
 }  // namespace
 
 Result<ThresholdTable> ThresholdTable::create(uint32_t capacity) {
@@ -35,91 +69,112 @@ Result<ThresholdTable> ThresholdTable::create(uint32_t capacity) {
         return fail("detect.threshold_entries", "must be between " + std::to_string(kProbe) + " and " +
                                                      std::to_string(1u << 24) + ", got " + std::to_string(capacity));
     ThresholdTable t;
-    t.slots_.resize(std::bit_ceil(capacity));
-    t.mask_ = static_cast<uint32_t>(t.slots_.size() - 1);
+    const uint32_t n = std::bit_ceil(capacity);
+    t.slots_ = std::make_unique<Slot[]>(n);
+    t.mask_ = n - 1;
+    t.used_ = std::make_unique<std::atomic<uint32_t>>(0);
+    t.evicted_ = std::make_unique<std::atomic<uint64_t>>(0);
     return t;
 }
 
-ThresholdTable::Key ThresholdTable::make_key(uint32_t rule, const rules::Threshold& t, const IpAddr& src,
-                                             const IpAddr& dst) noexcept {
-    Key k;
-    k.rule = rule;
-    switch (t.track) {
-        case Track::kByRule: break;
-        case Track::kBySrc: k.family = src.family, k.naddr = 1, k.a = src.bytes; break;
-        case Track::kByDst: k.family = dst.family, k.naddr = 1, k.a = dst.bytes; break;
-        case Track::kByBoth:
-            // Suricata's IP pair is unordered: A->B and B->A share an entry.
-            k.family = src.family, k.naddr = 2;
-            k.a = std::min(src.bytes, dst.bytes);
-            k.b = std::max(src.bytes, dst.bytes);
-            break;
-    }
-    return k;
-}
-
-uint64_t ThresholdTable::hash(const Key& k) noexcept {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t{k.rule} << 16 | uint64_t{k.family} << 8 | k.naddr);
-    auto mix = [&h](const std::array<uint8_t, 16>& x) {
-        uint64_t w[2];
-        std::memcpy(w, x.data(), 16);
-        for (uint64_t v : w) {
-            h ^= v;
-            h *= 0xff51afd7ed558ccdull;
-            h ^= h >> 33;
-        }
+uint64_t ThresholdTable::key_hash(uint32_t rule, const rules::Threshold& t, const IpAddr& src,
+                                  const IpAddr& dst) noexcept {
+    const TrackedKey k = tracked(t, src, dst);
+    // The hash is the key's identity here, so every word goes through the
+    // whole mix on its own: the rule must not share a word with the address
+    // (rule ^ address bits would collide across rules).
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    auto absorb = [&h](uint64_t v) {
+        h ^= v;
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 33;
     };
+    auto mix = [&absorb](const std::array<uint8_t, 16>* x) {
+        uint64_t w[2] = {0, 0};
+        if (x) std::memcpy(w, x->data(), 16);
+        absorb(w[0]);
+        absorb(w[1]);
+    };
+    absorb(uint64_t{rule} << 16 | uint64_t{k.family} << 8 | k.naddr);
     mix(k.a);
     mix(k.b);
     h *= 0xc4ceb9fe1a85ec53ull;
-    return h ^ (h >> 29);
+    h ^= h >> 29;
+    return h ? h : 1;  // 0 marks a free slot
+}
+
+// One match against a slot this key owns (Suricata ThresholdSetup for a new
+// window, ThresholdCheckUpdate after), as one compare-and-swap of the window.
+bool ThresholdTable::update(Slot& s, const rules::Threshold& t, uint64_t ts_ms) noexcept {
+    const uint64_t span_ms = uint64_t{t.seconds} * 1000;
+    uint64_t w = s.window.load(std::memory_order_acquire);
+    for (;;) {
+        uint64_t next;
+        bool verdict;
+        if (w == 0) {  // the key's first match
+            next = make_window(ts_ms + span_ms, 1);
+            verdict = first_match(t);
+        } else if (ts_ms > window_end(w)) {  // rolled over: this match reopens it
+            next = make_window(ts_ms + span_ms, 1);
+            verdict = t.type == Type::kLimit || (t.type == Type::kBoth && t.count == 1);
+        } else {
+            uint32_t c = std::min(window_count(w) + 1, kMaxCount);
+            switch (t.type) {
+                case Type::kLimit: verdict = c <= t.count; break;
+                case Type::kThreshold:
+                    verdict = c >= t.count;
+                    if (verdict) c = 0;
+                    break;
+                case Type::kBoth: verdict = c == t.count; break;
+                case Type::kDetectionFilter: verdict = c > t.count; break;
+                default: verdict = false;
+            }
+            next = make_window(window_end(w), c);
+        }
+        if (s.window.compare_exchange_weak(w, next, std::memory_order_acq_rel, std::memory_order_acquire))
+            return verdict;
+    }
 }
 
 bool ThresholdTable::allow(uint32_t rule, const rules::Threshold& t, const IpAddr& src, const IpAddr& dst,
-                           uint64_t ts_ns) noexcept {
-    const Key key = make_key(rule, t, src, dst);
-    const uint64_t h = hash(key);
-    Entry* free_slot = nullptr;
-    Entry* expired = nullptr;
-    Entry* oldest = nullptr;
-    for (uint32_t i = 0; i < kProbe; ++i) {
-        Entry& e = slots_[(h + i) & mask_];
-        if (!e.used) {
-            if (!free_slot) free_slot = &e;
-            continue;
-        }
-        if (e.key == key) {
-            // Suricata ThresholdCheckUpdate: within the window, or rolled over.
-            const bool within = ts_ns <= e.expires_ns;
-            if (!within) {
-                e.start_ns = ts_ns;
-                e.expires_ns = ts_ns + uint64_t{t.seconds} * kNsPerSec;
-                e.count = 1;
-                return t.type == Type::kLimit || (t.type == Type::kBoth && t.count == 1);
+                           uint64_t ts_ns, bool* evicted) noexcept {
+    const uint64_t h = key_hash(rule, t, src, dst);
+    const uint64_t ts_ms = ts_ns / 1'000'000;
+    if (evicted) *evicted = false;
+    // Another worker may claim or take over a probed slot between our reads;
+    // start over then (a handful of times at most: each retry means another
+    // key made progress).
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        Slot* expired = nullptr;
+        Slot* oldest = nullptr;
+        uint64_t expired_tag = 0, oldest_tag = 0, oldest_end = ~uint64_t{0};
+        for (uint32_t i = 0; i < kProbe; ++i) {
+            Slot& s = slots_[(h + i) & mask_];
+            uint64_t tag = s.tag.load(std::memory_order_acquire);
+            if (tag == 0) {
+                if (s.tag.compare_exchange_strong(tag, h, std::memory_order_acq_rel)) {
+                    used_->fetch_add(1, std::memory_order_relaxed);
+                    return update(s, t, ts_ms);
+                }
+                // Lost the claim; `tag` now holds the winner's key.
             }
-            ++e.count;
-            switch (t.type) {
-                case Type::kLimit: return e.count <= t.count;
-                case Type::kThreshold:
-                    if (e.count < t.count) return false;
-                    e.count = 0;
-                    return true;
-                case Type::kBoth: return e.count == t.count;
-                case Type::kDetectionFilter: return e.count > t.count;
-            }
-            return false;
+            if (tag == h) return update(s, t, ts_ms);
+            const uint64_t end = window_end(s.window.load(std::memory_order_acquire));
+            if (!expired && ts_ms > end) expired = &s, expired_tag = tag;
+            if (end < oldest_end) oldest = &s, oldest_tag = tag, oldest_end = end;
         }
-        if (!expired && ts_ns > e.expires_ns) expired = &e;
-        if (!oldest || e.start_ns < oldest->start_ns) oldest = &e;
+        Slot* victim = expired ? expired : oldest;
+        uint64_t victim_tag = expired ? expired_tag : oldest_tag;
+        if (!victim || !victim->tag.compare_exchange_strong(victim_tag, h, std::memory_order_acq_rel)) continue;
+        if (!expired) {
+            evicted_->fetch_add(1, std::memory_order_relaxed);
+            if (evicted) *evicted = true;
+        }
+        // The slot's window is the previous key's: this key starts over.
+        victim->window.store(make_window(ts_ms + uint64_t{t.seconds} * 1000, 1), std::memory_order_release);
+        return first_match(t);
     }
-    Entry* e = free_slot ? free_slot : expired ? expired : oldest;
-    if (!free_slot && !expired) ++evicted_;
-    if (!e->used) ++used_;
-    e->used = true;
-    e->key = key;
-    e->start_ns = ts_ns;
-    e->expires_ns = ts_ns + uint64_t{t.seconds} * kNsPerSec;
-    e->count = 1;
+    // Contended beyond reason: decide as a first match, keep no state.
     return first_match(t);
 }
 
@@ -127,9 +182,12 @@ Result<AlertFilter> AlertFilter::create(const AlertFilterOptions& opts) {
     if (opts.packet_alert_max < 1 || opts.packet_alert_max > MatchSink::kCapacity)
         return fail("detect.packet_alert_max", "must be between 1 and " + std::to_string(MatchSink::kCapacity) +
                                                    ", got " + std::to_string(opts.packet_alert_max));
+    if (opts.shared_thresholds) return AlertFilter(nullptr, opts.shared_thresholds, opts.packet_alert_max);
     auto t = ThresholdTable::create(opts.threshold_entries);
     if (!t) return std::unexpected(t.error());
-    return AlertFilter(std::move(*t), opts.packet_alert_max);
+    auto own = std::make_unique<ThresholdTable>(std::move(*t));
+    ThresholdTable* table = own.get();
+    return AlertFilter(std::move(own), table, opts.packet_alert_max);
 }
 
 void AlertFilter::finalize(const Database& db, const PacketInfo& info, MatchSink& sink) noexcept {
@@ -149,10 +207,12 @@ void AlertFilter::finalize(const Database& db, const PacketInfo& info, MatchSink
         m[j] = x;
     }
     uint32_t kept = 0;
-    const uint64_t evicted_before = table_.evicted();
     for (uint32_t i = 0; i < n; ++i) {
         const auto& th = db.source(m[i].rule).threshold;
-        if (th && !table_.allow(m[i].rule, *th, info.src, info.dst, info.ts_ns)) {
+        bool evicted = false;
+        const bool silent = th && !table_->allow(m[i].rule, *th, info.src, info.dst, info.ts_ns, &evicted);
+        ctr_.threshold_evicted += evicted;
+        if (silent) {
             ++ctr_.threshold_suppressed;
             continue;
         }
@@ -162,7 +222,6 @@ void AlertFilter::finalize(const Database& db, const PacketInfo& info, MatchSink
         }
         m[kept++] = m[i];
     }
-    ctr_.threshold_evicted += table_.evicted() - evicted_before;
     sink.truncate(kept);
 }
 

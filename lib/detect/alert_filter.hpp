@@ -1,12 +1,14 @@
 // Hot path: what happens to a packet's confirmed matches before they become
 // alerts, in Suricata's order (PacketAlertFinalize): sort by rule order
 // (priority, then load order), apply threshold / detection_filter state,
-// then keep at most packet_alert_max. One AlertFilter per worker; its
-// threshold table has a fixed capacity chosen at start and never allocates.
+// then keep at most packet_alert_max. One AlertFilter per worker; the
+// threshold table is the pipeline's, shared by the workers, with a fixed
+// capacity chosen at start, and never allocates.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
-#include <vector>
+#include <memory>
 
 #include "core/result.hpp"
 #include "detect/database.hpp"
@@ -14,9 +16,14 @@
 
 namespace vtap::detect {
 
+class ThresholdTable;
+
 struct AlertFilterOptions {
     uint32_t packet_alert_max = 15;      // Suricata's packet-alert-max default
     uint32_t threshold_entries = 16384;  // rounded up to a power of two
+    // The pipeline's table, shared by its workers; null: the filter owns one
+    // of threshold_entries slots.
+    ThresholdTable* shared_thresholds = nullptr;
 };
 
 // Per-worker, single writer. Names as in stats: detect.<field>.
@@ -26,47 +33,49 @@ struct AlertFilterCounters {
     uint64_t packet_alert_overflow = 0;  // matches past packet_alert_max (Suricata: alert_queue_overflow)
 };
 
-// Threshold state keyed by (rule, tracked address or pair). Open addressing
-// over a fixed array; a key probes kProbe slots from its hash. When none is
-// free, an expired entry is reused, else the one with the oldest window start
-// is evicted and counted.
+// Threshold state keyed by (rule, tracked address or pair), shared by every
+// worker of a pipeline: one source's flows are spread over the workers by the
+// flow hash, and Suricata counts them together. Lock-free: a slot is two
+// 64-bit words, the key's 64-bit hash (its tag; 0 = free) and the window
+// (start in ms << 20 | match count), updated by compare-and-swap, so workers
+// never wait for each other. A key probes kProbe slots from its hash; when
+// none is free, an expired entry is reused, else the one with the oldest
+// window start is evicted and counted.
+//
+// Approximations, both documented in lib/detect/README.md: keys are compared
+// by their 64-bit hash (two keys sharing one would share a count), and a
+// match racing with the eviction of its own entry may be counted against the
+// entry's new key.
 class ThresholdTable {
 public:
     static constexpr uint32_t kProbe = 8;
+    static constexpr uint32_t kMaxCount = (1u << 20) - 1;  // counts saturate here (rules allow up to 1,000,000)
 
     static Result<ThresholdTable> create(uint32_t capacity);
 
     // One match of `rule` (threshold `t`) on a packet from src to dst at
     // ts_ns: true when it alerts, false when the threshold keeps it silent.
-    bool allow(uint32_t rule, const rules::Threshold& t, const IpAddr& src, const IpAddr& dst,
-               uint64_t ts_ns) noexcept;
+    // `evicted`, when given, is set when this match evicted a live entry.
+    bool allow(uint32_t rule, const rules::Threshold& t, const IpAddr& src, const IpAddr& dst, uint64_t ts_ns,
+               bool* evicted = nullptr) noexcept;
 
     uint32_t capacity() const noexcept { return mask_ + 1; }
-    uint32_t used() const noexcept { return used_; }
-    uint64_t evicted() const noexcept { return evicted_; }
+    uint32_t used() const noexcept { return used_->load(std::memory_order_relaxed); }
+    uint64_t evicted() const noexcept { return evicted_->load(std::memory_order_relaxed); }
 
 private:
-    struct Key {
-        uint32_t rule = 0;
-        uint8_t family = 0;  // 0: by_rule (no address)
-        uint8_t naddr = 0;   // addresses in a/b: 0, 1 or 2
-        std::array<uint8_t, 16> a{}, b{};
-        bool operator==(const Key&) const = default;
+    struct Slot {
+        std::atomic<uint64_t> tag{0};    // the key's hash, never 0 for a used slot
+        std::atomic<uint64_t> window{0}; // start_ms << 20 | count; 0 until the first match
     };
-    struct Entry {
-        Key key;
-        uint64_t start_ns = 0;   // window start (Suricata's tv1)
-        uint64_t expires_ns = 0; // start + seconds: after it the window has rolled over
-        uint32_t count = 0;      // Suricata's current_count
-        bool used = false;
-    };
-    static Key make_key(uint32_t rule, const rules::Threshold& t, const IpAddr& src, const IpAddr& dst) noexcept;
-    static uint64_t hash(const Key& k) noexcept;
+    static uint64_t key_hash(uint32_t rule, const rules::Threshold& t, const IpAddr& src, const IpAddr& dst) noexcept;
+    static bool update(Slot& s, const rules::Threshold& t, uint64_t ts_ms) noexcept;
 
-    std::vector<Entry> slots_;
+    std::unique_ptr<Slot[]> slots_;
     uint32_t mask_ = 0;
-    uint32_t used_ = 0;
-    uint64_t evicted_ = 0;
+    // Behind pointers so the table stays movable; written by every worker.
+    std::unique_ptr<std::atomic<uint32_t>> used_;
+    std::unique_ptr<std::atomic<uint64_t>> evicted_;
 };
 
 class AlertFilter {
@@ -78,11 +87,13 @@ public:
     void finalize(const Database& db, const PacketInfo& info, MatchSink& sink) noexcept;
 
     const AlertFilterCounters& counters() const noexcept { return ctr_; }
-    const ThresholdTable& table() const noexcept { return table_; }
+    const ThresholdTable& table() const noexcept { return *table_; }
 
 private:
-    explicit AlertFilter(ThresholdTable t, uint32_t max) : table_(std::move(t)), max_(max) {}
-    ThresholdTable table_;
+    AlertFilter(std::unique_ptr<ThresholdTable> own, ThresholdTable* table, uint32_t max)
+        : own_(std::move(own)), table_(table), max_(max) {}
+    std::unique_ptr<ThresholdTable> own_;  // when not shared
+    ThresholdTable* table_ = nullptr;
     uint32_t max_ = 15;
     AlertFilterCounters ctr_;
 };

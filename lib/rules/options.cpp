@@ -260,7 +260,10 @@ Outcome kw_flags(RuleCtx& ctx, const Option& o) {
 }
 
 // threshold: type T, track K, count N, seconds M (any order);
-// detection_filter: the same without type.
+// detection_filter: the same without type. Counts above a million are
+// refused: the shared threshold table keeps 20 bits of count (ET Open's
+// largest is 1,000).
+constexpr int64_t kMaxThresholdCount = 1'000'000;
 Outcome threshold_like(RuleCtx& ctx, const Option& o, bool detection_filter) {
     if (!o.has_value) return need_value(o);
     if (ctx.rule.threshold) return Outcome::error("only one threshold or detection_filter per rule");
@@ -285,12 +288,15 @@ Outcome threshold_like(RuleCtx& ctx, const Option& o, bool detection_filter) {
             else if (val == "by_flow") return Outcome::skip(kw + " track by_flow");
             else return Outcome::error(kw + " track must be by_src, by_dst, by_rule or by_both");
             track = true;
-        } else if (key == "count" && parse_range(val, 1, UINT32_MAX, n)) {
+        } else if (key == "count" && parse_range(val, 1, kMaxThresholdCount, n)) {
             t.count = static_cast<uint32_t>(n);
             count = true;
         } else if (key == "seconds" && parse_range(val, 1, UINT32_MAX, n)) {
             t.seconds = static_cast<uint32_t>(n);
             seconds = true;
+        } else if (key == "count") {
+            return Outcome::error(kw + " count must be between 1 and " + std::to_string(kMaxThresholdCount) +
+                                  ", got " + quote(val));
         } else {
             return Outcome::error("bad " + kw + " item " + quote(item));
         }

@@ -40,6 +40,9 @@ struct Pipeline::Impl {
     std::vector<drivers::PortHandle> ports;
     std::vector<uint64_t> pcap_expected;  // per port: frames in the file, 0 = live/infinite
     std::vector<rte_ring*> rings;
+    // threshold / detection_filter counts, shared by every worker's alert
+    // filter (declared before the workers, so it outlives them).
+    std::unique_ptr<detect::ThresholdTable> thresholds;
     std::vector<std::unique_ptr<RxLcoreCtx>> rx;
     std::vector<std::unique_ptr<WorkerCtx>> workers;
     std::unique_ptr<capture::PcapngSink> capture;  // decapsulated pcapng; null = off
@@ -151,7 +154,13 @@ Result<std::unique_ptr<WorkerStage>> make_stage(Pipeline::Impl& im, uint16_t wor
     const uint16_t port = im.ports.empty() ? 0 : im.ports[0].port_id;
     // Offline (net_pcap) frames carry their capture time in microseconds.
     const bool offline = !im.cfg.ports.empty() && im.cfg.ports[0].driver == "pcap";
-    const detect::AlertFilterOptions limits{im.cfg.detect.packet_alert_max, im.cfg.detect.threshold_entries};
+    if (!im.thresholds) {
+        auto t = detect::ThresholdTable::create(im.cfg.detect.threshold_entries);
+        if (!t) return std::unexpected(t.error());
+        im.thresholds = std::make_unique<detect::ThresholdTable>(std::move(*t));
+    }
+    const detect::AlertFilterOptions limits{im.cfg.detect.packet_alert_max, im.cfg.detect.threshold_entries,
+                                            im.thresholds.get()};
     detect::ScannerOptions scan;
     scan.window_bytes = im.cfg.detect.stream_window_bytes;
     scan.stream_prealloc = im.cfg.detect.stream_prealloc;

@@ -2,6 +2,11 @@
 // semantics) and the per-packet alert cap: each type, each track, the
 // boundary counts, the inclusive window and its rollover, eviction.
 #include "detect/alert_filter.hpp"
+
+#include <array>
+#include <atomic>
+#include <thread>
+
 #include "detect_fixture.hpp"
 
 using namespace vtap::detect;
@@ -139,6 +144,55 @@ TEST_CASE("an expired threshold entry is reused without counting an eviction", "
         CHECK(tt.allow(0, t, IpAddr::v4(198, 18, 1, i), kB, 1000 * kSec));
     CHECK(tt.allow(0, t, kC, kB, 1011 * kSec));
     CHECK(tt.evicted() == 0);
+}
+
+TEST_CASE("threshold counts are exact when several workers match the same keys at once",
+          "[detect][threshold]") {
+    // The pipeline shares one table among its workers: four threads match
+    // the same 16 sources at the same time, in the same order (so they claim
+    // and update the same entries at once), and every count must come out
+    // as if one thread had seen every match.
+    auto tt = table(16384);
+    constexpr unsigned kThreads = 4, kKeys = 16, kRounds = 20000;
+    const auto limit = th(Threshold::Type::kLimit, 3);
+    const auto every8 = th(Threshold::Type::kThreshold, 8);
+    const auto after20 = th(Threshold::Type::kDetectionFilter, 20);
+    std::atomic<unsigned> ready{0};
+    std::array<std::array<unsigned, 3>, kThreads> alerts{};
+    std::vector<std::thread> workers;
+    for (unsigned w = 0; w < kThreads; ++w)
+        workers.emplace_back([&, w] {
+            ready.fetch_add(1);
+            while (ready.load() < kThreads) {}
+            const uint64_t ts = 1000 * kSec;  // one window
+            for (unsigned r = 0; r < kRounds; ++r)
+                for (uint8_t k = 0; k < kKeys; ++k) {
+                    const IpAddr src = IpAddr::v4(198, 18, 1, k);
+                    alerts[w][0] += tt.allow(1, limit, src, kB, ts);
+                    alerts[w][1] += tt.allow(2, every8, src, kB, ts);
+                    alerts[w][2] += tt.allow(3, after20, src, kB, ts);
+                }
+        });
+    for (auto& t : workers) t.join();
+    std::array<unsigned, 3> total{};
+    for (const auto& a : alerts)
+        for (size_t i = 0; i < 3; ++i) total[i] += a[i];
+    constexpr unsigned kMatchesPerKey = kThreads * kRounds;
+    CHECK(total[0] == kKeys * 3);
+    CHECK(total[1] == kKeys * (kMatchesPerKey / 8));
+    CHECK(total[2] == kKeys * (kMatchesPerKey - 20));
+    CHECK(tt.used() == 3 * kKeys);
+    CHECK(tt.evicted() == 0);
+}
+
+TEST_CASE("threshold windows are kept to the millisecond, inclusive at the end", "[detect][threshold]") {
+    auto tt = table();
+    const auto t = th(Threshold::Type::kLimit, 1, 10);
+    const uint64_t t0 = 1000 * kSec + 123'456'789;
+    CHECK(tt.allow(0, t, kA, kB, t0));
+    CHECK_FALSE(tt.allow(0, t, kA, kB, t0 + 10 * kSec));              // exactly start + seconds: in
+    CHECK_FALSE(tt.allow(0, t, kA, kB, t0 + 10 * kSec + 500'000));    // same millisecond: in
+    CHECK(tt.allow(0, t, kA, kB, t0 + 10 * kSec + 1'000'000));        // next millisecond: rolled over
 }
 
 TEST_CASE("threshold table capacity outside 8..2^24 is an error naming the setting", "[detect][threshold]") {

@@ -274,6 +274,10 @@ TEST_CASE("threshold and detection_filter read all four fields in any order", "[
     t = opts_ok("detection_filter:track by_dst, count 30, seconds 10;").threshold;
     CHECK((t->type == Threshold::Type::kDetectionFilter && t->track == Threshold::Track::kByDst));
     CHECK(t->count == 30);
+    // The shared threshold table keeps 20 bits of count.
+    CHECK(opts_ok("threshold:type limit,track by_src,count 1000000,seconds 1;").threshold->count == 1000000);
+    CHECK(opts_error("threshold:type limit,track by_src,count 1000001,seconds 1;")
+              .find("threshold count must be between 1 and 1000000, got '1000001'") != std::string::npos);
 }
 
 TEST_CASE("flowbits read as Suricata does: commands, '|' lists, '&' inside a name", "[rules]") {
