@@ -24,14 +24,6 @@ namespace {
 constexpr uint8_t kSyn = flow::kTcpSyn, kAck = flow::kTcpAck, kPsh = flow::kTcpPsh;
 constexpr unsigned kConnections = 16;
 
-unsigned count_sid(const std::string& eve, unsigned sid) {
-    std::ifstream f(eve);
-    unsigned n = 0;
-    std::string line;
-    while (std::getline(f, line)) n += line.find("\"signature_id\":" + std::to_string(sid) + ",") != std::string::npos;
-    return n;
-}
-
 }  // namespace
 
 TEST_CASE("vtapd with two workers: a signature split by a fragmented TCP segment fires once per connection",
@@ -57,17 +49,10 @@ TEST_CASE("vtapd with two workers: a signature split by a fragmented TCP segment
         << "alert tcp any any -> any 80 (msg:\"split by a fragment\"; flow:established,to_server; "
            "content:\"STREAMSIG\"; sid:9100001; rev:1;)\n";
 
-    VtapdConfig vc;
-    vc.prefix = eal_prefix("defrag");
-    vc.ports = pcap_port_yaml(dir / "frag.pcap");
-    vc.workers = 2;
-    vc.extra = "detect:\n  rule_files: [\"" + dir / "split.rules" + "\"]\n  classification_file: \"\"\n"
-               "alerts:\n  eve: \"" + dir / "eve.json" + "\"\n";
-    const std::string cfg = write_vtapd_config(dir / "vtapd.yaml", vc), stats = dir / "s.json";
-    auto out = run_cmd(vtapd_path() + " -c " + cfg + " --stats-file " + stats);
-    INFO(out.text);
-    REQUIRE(out.status == 0);
-    auto s = read_stats(stats);
+    auto run = run_vtapd_detect(dir, "split", dir / "frag.pcap", 2);
+    INFO(run.output);
+    REQUIRE(run.status == 0);
+    auto& s = run.stats;
 
     CHECK(s["decap.delivered"] == frames.size());
     CHECK(s["defrag.reassembled"] == kConnections);
@@ -81,6 +66,6 @@ TEST_CASE("vtapd with two workers: a signature split by a fragmented TCP segment
     CHECK(s["worker0.flows"] > 0);
     CHECK(s["worker1.flows"] > 0);
     CHECK(s["flow.gaps"] == 0);
-    CHECK(count_sid(dir / "eve.json", 9100001) == kConnections);
+    CHECK(eve_count_sid(run.eve, 9100001) == kConnections);
     CHECK(s["alert.generated"] == kConnections);
 }

@@ -197,21 +197,12 @@ struct Run {
     std::vector<std::string> alerts;  // eve lines
 };
 
-Run run_vtapd(TempDir& dir, const std::string& name, const std::vector<Frame>& frames) {
+Run run_vtapd(const TempDir& dir, const std::string& name, const std::vector<Frame>& frames) {
     write_pcap(dir / (name + ".pcap"), frames);
-    VtapdConfig vc;
-    vc.prefix = eal_prefix("hostile" + name);
-    vc.ports = pcap_port_yaml(dir / (name + ".pcap"));
-    vc.workers = 2;
-    vc.extra = "detect:\n  rule_files: [\"" + dir / "hostile.rules" + "\"]\n  classification_file: \"\"\n"
-               "alerts:\n  eve: \"" + dir / (name + ".eve.json") + "\"\n";
-    const std::string cfg = write_vtapd_config(dir / (name + ".yaml"), vc), stats = dir / (name + ".stats.json");
-    Run r;
-    auto out = run_cmd(vtapd_path() + " -c " + cfg + " --stats-file " + stats);
-    r.status = out.status;
-    r.output = out.text;
-    if (r.status == 0) r.stats = read_stats(stats);
-    std::ifstream eve(dir / (name + ".eve.json"));
+    std::ofstream(dir / (name + ".rules")) << kRules;
+    const DetectRun d = run_vtapd_detect(dir, name, dir / (name + ".pcap"), 2);
+    Run r{d.status, d.output, d.stats, {}};
+    std::ifstream eve(d.eve);
     for (std::string line; std::getline(eve, line);) r.alerts.push_back(line);
     return r;
 }
@@ -241,7 +232,6 @@ TEST_CASE("vtapd survives damaged inner traffic, accounts for every frame and st
     const size_t mutants = std::stoul(env_or("VTAP_HOSTILE_MUTANTS", "30000"));
     INFO("VTAP_HOSTILE_SEED=" << seed << " VTAP_HOSTILE_MUTANTS=" << mutants);
     TempDir dir;
-    std::ofstream(dir / "hostile.rules") << kRules;
 
     // Clean traffic on 198.18.1.0/24, the mutants' originals on 198.19.2.0/24:
     // two bytes apart, so that one mutated byte cannot turn a mutant into a
@@ -273,7 +263,7 @@ TEST_CASE("vtapd survives damaged inner traffic, accounts for every frame and st
     std::vector<Frame> clean_wrapped;
     for (const auto& f : clean) clean_wrapped.push_back(vtap_frame(f));
 
-    Run alone = run_vtapd(dir, "clean", clean_wrapped);
+    Run alone = run_vtapd(dir, "hostile_clean", clean_wrapped);
     INFO(alone.output);
     REQUIRE(alone.status == 0);
     REQUIRE(alone.output.find(std::to_string(kRuleCount) + " loaded, 0 skipped") != std::string::npos);
@@ -290,7 +280,7 @@ TEST_CASE("vtapd survives damaged inner traffic, accounts for every frame and st
     INFO("sids fired: " << join(sids_fired));
     CHECK(sids_fired.size() == kRuleCount - 1);
 
-    Run run = run_vtapd(dir, "mixed", mixed);
+    Run run = run_vtapd(dir, "hostile_mixed", mixed);
     INFO(run.output);
     REQUIRE(run.status == 0);
     CHECK(run.output.find("runtime error") == std::string::npos);  // UBSan reports and goes on

@@ -18,19 +18,7 @@
 using namespace vtap;
 using namespace vtap::test;
 
-namespace {
-
-constexpr unsigned kScans = 40;
-
-unsigned count_sid(const std::string& eve, unsigned sid) {
-    std::ifstream f(eve);
-    unsigned n = 0;
-    std::string line;
-    while (std::getline(f, line)) n += line.find("\"signature_id\":" + std::to_string(sid) + ",") != std::string::npos;
-    return n;
-}
-
-}  // namespace
+static constexpr unsigned kScans = 40;
 
 TEST_CASE("vtapd counts threshold and detection_filter per source across all workers",
           "[integration][detect][threshold]") {
@@ -50,27 +38,20 @@ TEST_CASE("vtapd counts threshold and detection_filter per source across all wor
            "alert tcp any any -> any 22 (msg:\"after 5\"; flags:S; detection_filter:track by_src,count 5,seconds 60; sid:9300004; rev:1;)\n"
            "alert tcp any any -> any 22 (msg:\"every syn\"; flags:S; sid:9300005; rev:1;)\n";
 
-    VtapdConfig vc;
-    vc.prefix = eal_prefix("threshold" + std::to_string(workers));
-    vc.ports = pcap_port_yaml(dir / "scan.pcap");
-    vc.workers = workers;
-    vc.extra = "detect:\n  rule_files: [\"" + dir / "scan.rules" + "\"]\n  classification_file: \"\"\n"
-               "alerts:\n  eve: \"" + dir / "eve.json" + "\"\n";
-    const std::string cfg = write_vtapd_config(dir / "vtapd.yaml", vc), stats = dir / "s.json";
-    auto out = run_cmd(vtapd_path() + " -c " + cfg + " --stats-file " + stats);
-    INFO(out.text);
-    REQUIRE(out.status == 0);
-    auto s = read_stats(stats);
+    auto run = run_vtapd_detect(dir, "scan", dir / "scan.pcap", workers);
+    INFO(run.output);
+    REQUIRE(run.status == 0);
+    auto& s = run.stats;
     REQUIRE(s["decap.delivered"] == kScans);
     if (workers == 2) {  // the scan really is split between the workers
         CHECK(s["worker0.packets"] > 0);
         CHECK(s["worker1.packets"] > 0);
     }
-    const std::string eve = dir / "eve.json";
-    CHECK(count_sid(eve, 9300005) == kScans);
-    CHECK(count_sid(eve, 9300001) == 2);
-    CHECK(count_sid(eve, 9300002) == kScans / 10);
-    CHECK(count_sid(eve, 9300003) == 1);
-    CHECK(count_sid(eve, 9300004) == kScans - 5);
+    const std::string& eve = run.eve;
+    CHECK(eve_count_sid(eve, 9300005) == kScans);
+    CHECK(eve_count_sid(eve, 9300001) == 2);
+    CHECK(eve_count_sid(eve, 9300002) == kScans / 10);
+    CHECK(eve_count_sid(eve, 9300003) == 1);
+    CHECK(eve_count_sid(eve, 9300004) == kScans - 5);
     CHECK(s["detect.threshold_suppressed"] == 4 * kScans - (2 + kScans / 10 + 1 + kScans - 5));
 }

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -172,6 +173,43 @@ inline std::string telemetry_query(const std::string& prefix, const std::string&
     ssize_t n = recv(fd, buf.data(), buf.size(), 0);
     if (n <= 0) throw std::runtime_error("no telemetry reply to " + command);
     return std::string(buf.data(), static_cast<size_t>(n));
+}
+
+// vtapd offline on one pcap with `workers` workers and the rules in
+// <dir>/<name>.rules, alerts as EVE JSON to <dir>/<name>.eve.json: its exit
+// status, output and stats (read when it exited 0).
+struct DetectRun {
+    int status = -1;
+    std::string output;
+    std::map<std::string, double> stats;
+    std::string eve;  // the EVE file's path
+};
+
+inline DetectRun run_vtapd_detect(const TempDir& dir, const std::string& name, const std::string& pcap,
+                                  unsigned workers) {
+    VtapdConfig vc;
+    vc.prefix = eal_prefix(name);
+    vc.ports = pcap_port_yaml(pcap);
+    vc.workers = workers;
+    DetectRun r;
+    r.eve = dir / (name + ".eve.json");
+    vc.extra = "detect:\n  rule_files: [\"" + dir / (name + ".rules") + "\"]\n  classification_file: \"\"\n"
+               "alerts:\n  eve: \"" + r.eve + "\"\n";
+    const std::string cfg = write_vtapd_config(dir / (name + ".yaml"), vc), stats = dir / (name + ".stats.json");
+    auto out = run_cmd(vtapd_path() + " -c " + cfg + " --stats-file " + stats);
+    r.status = out.status;
+    r.output = out.text;
+    if (r.status == 0) r.stats = read_stats(stats);
+    return r;
+}
+
+// Alerts of one sid in an EVE JSON file vtapd wrote.
+inline unsigned eve_count_sid(const std::string& eve_path, unsigned sid) {
+    std::ifstream f(eve_path);
+    const std::string key = "\"signature_id\":" + std::to_string(sid) + ",";
+    unsigned n = 0;
+    for (std::string line; std::getline(f, line);) n += line.find(key) != std::string::npos;
+    return n;
 }
 
 }  // namespace vtap::test
