@@ -5,11 +5,12 @@
 // edge values, frames cut short or padded, runs of bytes inserted or
 // removed so every header after them shifts. Most damage lands in the
 // headers, where the parsers, the flow table, TCP reassembly and defrag
-// take their decisions. The mutants run through vtapd with two workers
-// (defrag handoff included) and a rule set that uses each family of
-// keywords (content chains, pcre, byte_test/byte_jump, flowbits,
-// thresholds, header-only lists, ICMP, TTL, TCP flags, dsize, isdataat),
-// interleaved with clean conversations on their own addresses.
+// take their decisions. The mutants run through vtapd twice, with two
+// workers (shard rings, defrag handoff) and run to completion, with a rule
+// set that uses each family of keywords (content chains, pcre,
+// byte_test/byte_jump, flowbits, thresholds, header-only lists, ICMP, TTL,
+// TCP flags, dsize, isdataat), interleaved with clean conversations on their
+// own addresses.
 //
 // What must hold: vtapd exits cleanly (under the CI build's ASan and UBSan,
 // any memory error or undefined behaviour fails the run), every frame is
@@ -197,10 +198,10 @@ struct Run {
     std::vector<std::string> alerts;  // eve lines
 };
 
-Run run_vtapd(const TempDir& dir, const std::string& name, const std::vector<Frame>& frames) {
+Run run_vtapd(const TempDir& dir, const std::string& name, const std::vector<Frame>& frames, unsigned workers) {
     write_pcap(dir / (name + ".pcap"), frames);
     std::ofstream(dir / (name + ".rules")) << kRules;
-    const DetectRun d = run_vtapd_detect(dir, name, dir / (name + ".pcap"), 2);
+    const DetectRun d = run_vtapd_detect(dir, name, dir / (name + ".pcap"), workers);
     Run r{d.status, d.output, d.stats, {}};
     std::ifstream eve(d.eve);
     for (std::string line; std::getline(eve, line);) r.alerts.push_back(line);
@@ -230,7 +231,9 @@ TEST_CASE("vtapd survives damaged inner traffic, accounts for every frame and st
           "[integration][detect][hostile]") {
     const unsigned seed = static_cast<unsigned>(std::stoul(env_or("VTAP_HOSTILE_SEED", "20261205")));
     const size_t mutants = std::stoul(env_or("VTAP_HOSTILE_MUTANTS", "30000"));
-    INFO("VTAP_HOSTILE_SEED=" << seed << " VTAP_HOSTILE_MUTANTS=" << mutants);
+    // Two workers (shard rings, defrag handoff) and run to completion.
+    const unsigned workers = GENERATE(2u, 0u);
+    INFO("VTAP_HOSTILE_SEED=" << seed << " VTAP_HOSTILE_MUTANTS=" << mutants << " workers " << workers);
     TempDir dir;
 
     // Clean traffic on 198.18.1.0/24, the mutants' originals on 198.19.2.0/24:
@@ -263,7 +266,7 @@ TEST_CASE("vtapd survives damaged inner traffic, accounts for every frame and st
     std::vector<Frame> clean_wrapped;
     for (const auto& f : clean) clean_wrapped.push_back(vtap_frame(f));
 
-    Run alone = run_vtapd(dir, "hostile_clean", clean_wrapped);
+    Run alone = run_vtapd(dir, "hostile_clean", clean_wrapped, workers);
     INFO(alone.output);
     REQUIRE(alone.status == 0);
     REQUIRE(alone.output.find(std::to_string(kRuleCount) + " loaded, 0 skipped") != std::string::npos);
@@ -280,7 +283,7 @@ TEST_CASE("vtapd survives damaged inner traffic, accounts for every frame and st
     INFO("sids fired: " << join(sids_fired));
     CHECK(sids_fired.size() == kRuleCount - 1);
 
-    Run run = run_vtapd(dir, "hostile_mixed", mixed);
+    Run run = run_vtapd(dir, "hostile_mixed", mixed, workers);
     INFO(run.output);
     REQUIRE(run.status == 0);
     CHECK(run.output.find("runtime error") == std::string::npos);  // UBSan reports and goes on
