@@ -16,8 +16,6 @@ namespace {
 using Type = rules::Threshold::Type;
 using Track = rules::Threshold::Track;
 
-constexpr uint64_t kNsPerSec = 1'000'000'000ull;
-
 // A new entry's first match (Suricata ThresholdSetup).
 bool first_match(const rules::Threshold& t) noexcept {
     switch (t.type) {
@@ -40,6 +38,10 @@ uint64_t window_end(uint64_t w) noexcept { return w >> kCountBits; }
 uint32_t window_count(uint64_t w) noexcept { return static_cast<uint32_t>(w & kCountMask); }
 uint64_t make_window(uint64_t end_ms, uint32_t count) noexcept {
     return std::min(end_ms, kMaxEnd) << kCountBits | std::min<uint64_t>(count, ThresholdTable::kMaxCount);
+}
+// The window a match at ts_ms opens: `seconds` long, this match counted.
+uint64_t open_window(const rules::Threshold& t, uint64_t ts_ms) noexcept {
+    return make_window(ts_ms + uint64_t{t.seconds} * 1000, 1);
 }
 
 // Suricata's IP pair is unordered for by_both: A->B and B->A share an entry.
@@ -106,16 +108,15 @@ uint64_t ThresholdTable::key_hash(uint32_t rule, const rules::Threshold& t, cons
 // One match against a slot this key owns (Suricata ThresholdSetup for a new
 // window, ThresholdCheckUpdate after), as one compare-and-swap of the window.
 bool ThresholdTable::update(Slot& s, const rules::Threshold& t, uint64_t ts_ms) noexcept {
-    const uint64_t span_ms = uint64_t{t.seconds} * 1000;
     uint64_t w = s.window.load(std::memory_order_acquire);
     for (;;) {
         uint64_t next;
-        bool verdict;
+        bool verdict = false;
         if (w == 0) {  // the key's first match
-            next = make_window(ts_ms + span_ms, 1);
+            next = open_window(t, ts_ms);
             verdict = first_match(t);
         } else if (ts_ms > window_end(w)) {  // rolled over: this match reopens it
-            next = make_window(ts_ms + span_ms, 1);
+            next = open_window(t, ts_ms);
             verdict = t.type == Type::kLimit || (t.type == Type::kBoth && t.count == 1);
         } else {
             uint32_t c = std::min(window_count(w) + 1, kMaxCount);
@@ -127,7 +128,6 @@ bool ThresholdTable::update(Slot& s, const rules::Threshold& t, uint64_t ts_ms) 
                     break;
                 case Type::kBoth: verdict = c == t.count; break;
                 case Type::kDetectionFilter: verdict = c > t.count; break;
-                default: verdict = false;
             }
             next = make_window(window_end(w), c);
         }
@@ -171,7 +171,7 @@ bool ThresholdTable::allow(uint32_t rule, const rules::Threshold& t, const IpAdd
             if (evicted) *evicted = true;
         }
         // The slot's window is the previous key's: this key starts over.
-        victim->window.store(make_window(ts_ms + uint64_t{t.seconds} * 1000, 1), std::memory_order_release);
+        victim->window.store(open_window(t, ts_ms), std::memory_order_release);
         return first_match(t);
     }
     // Contended beyond reason: decide as a first match, keep no state.

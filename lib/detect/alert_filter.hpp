@@ -37,10 +37,10 @@ struct AlertFilterCounters {
 // worker of a pipeline: one source's flows are spread over the workers by the
 // flow hash, and Suricata counts them together. Lock-free: a slot is two
 // 64-bit words, the key's 64-bit hash (its tag; 0 = free) and the window
-// (start in ms << 20 | match count), updated by compare-and-swap, so workers
-// never wait for each other. A key probes kProbe slots from its hash; when
-// none is free, an expired entry is reused, else the one with the oldest
-// window start is evicted and counted.
+// (its end in ms << 20 | match count), updated by compare-and-swap, so
+// workers never wait for each other. A key probes kProbe slots from its
+// hash; when none is free, an expired entry is reused, else the one whose
+// window ends first is evicted and counted.
 //
 // Approximations, both documented in lib/detect/README.md: keys are compared
 // by their 64-bit hash (two keys sharing one would share a count), and a
@@ -66,7 +66,7 @@ public:
 private:
     struct Slot {
         std::atomic<uint64_t> tag{0};    // the key's hash, never 0 for a used slot
-        std::atomic<uint64_t> window{0}; // start_ms << 20 | count; 0 until the first match
+        std::atomic<uint64_t> window{0}; // end_ms << 20 | count; 0 until the first match
     };
     static uint64_t key_hash(uint32_t rule, const rules::Threshold& t, const IpAddr& src, const IpAddr& dst) noexcept;
     static bool update(Slot& s, const rules::Threshold& t, uint64_t ts_ms) noexcept;

@@ -26,7 +26,6 @@
 #include <algorithm>
 #include <fstream>
 #include <iterator>
-#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -191,19 +190,15 @@ Frame mutate(Frame f, std::mt19937& rng) {
     return f;
 }
 
-struct Run {
-    int status = -1;
-    std::string output;
-    std::map<std::string, double> stats;
-    std::vector<std::string> alerts;  // eve lines
+struct Run : DetectRun {
+    std::vector<std::string> alerts;  // the EVE file's lines
 };
 
 Run run_vtapd(const TempDir& dir, const std::string& name, const std::vector<Frame>& frames, unsigned workers) {
     write_pcap(dir / (name + ".pcap"), frames);
     std::ofstream(dir / (name + ".rules")) << kRules;
-    const DetectRun d = run_vtapd_detect(dir, name, dir / (name + ".pcap"), workers);
-    Run r{d.status, d.output, d.stats, {}};
-    std::ifstream eve(d.eve);
+    Run r{run_vtapd_detect(dir, name, dir / (name + ".pcap"), workers), {}};
+    std::ifstream eve(r.eve);
     for (std::string line; std::getline(eve, line);) r.alerts.push_back(line);
     return r;
 }
