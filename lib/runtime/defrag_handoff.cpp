@@ -9,13 +9,15 @@
 
 namespace vtap::runtime {
 
-Result<std::unique_ptr<DefragHandoff>> DefragHandoff::create(uint16_t workers, int socket) {
+Result<std::unique_ptr<DefragHandoff>> DefragHandoff::create(std::span<rte_ring* const> worker_rings, int socket) {
+    const size_t workers = worker_rings.size();
     if (workers < 2 || workers > shard::kMaxWorkers)
         return fail("defrag handoff", "needs 2.." + std::to_string(shard::kMaxWorkers) + " workers, got " +
                                           std::to_string(workers));
     auto h = std::unique_ptr<DefragHandoff>(new DefragHandoff());
-    h->workers_ = workers;
-    const unsigned items = kPerWorker * workers;
+    h->workers_ = static_cast<uint16_t>(workers);
+    const unsigned items = kPerWorker * h->workers_;
+    h->items_ = items;
     // No per-lcore cache: items are taken on one worker and returned on
     // another, and the pool is only touched per reassembled datagram.
     h->pool_ = rte_mempool_create("vtap_defrag_handoff", items, sizeof(HandoffItem), 0, 0, nullptr, nullptr,
@@ -23,7 +25,11 @@ Result<std::unique_ptr<DefragHandoff>> DefragHandoff::create(uint16_t workers, i
     if (!h->pool_)
         return fail("defrag handoff", "cannot create a pool of " + std::to_string(items) + " datagrams of " +
                                           std::to_string(sizeof(HandoffItem)) + " bytes: " + rte_strerror(rte_errno));
+    h->receivers_ = std::make_unique<Receiver[]>(workers);
     for (uint16_t w = 0; w < workers; w++) {
+        if (!worker_rings[w]) return fail("defrag handoff", "worker " + std::to_string(w) + " has no ring");
+        h->worker_ring_[w] = worker_rings[w];
+        h->receivers_[w].held = std::make_unique<HandoffItem*[]>(items);
         // Holds every item of the pool: an inbox is never full before the pool is empty.
         const std::string name = "vtap_handoff_w" + std::to_string(w);
         h->inbox_[w] = rte_ring_create(name.c_str(), items, socket, RING_F_SC_DEQ | RING_F_EXACT_SZ);
@@ -40,16 +46,19 @@ DefragHandoff::~DefragHandoff() {
         while (rte_ring_dequeue(r, &obj) == 0) rte_mempool_put(pool_, obj);
         rte_ring_free(r);
     }
+    if (receivers_)
+        for (uint16_t w = 0; w < workers_; w++) release(receivers_[w].held.get(), receivers_[w].held_n);
     if (pool_) rte_mempool_free(pool_);
 }
 
-bool DefragHandoff::send(uint16_t to, const uint8_t* frame, uint32_t len, const PktMeta& m,
+bool DefragHandoff::send(uint16_t to, const uint8_t* frame, uint32_t len, const PktMeta& m, shard::Arrival a,
                          uint64_t now_ns) noexcept {
     void* obj;
     if (to >= workers_ || len > sizeof(HandoffItem::frame) || rte_mempool_get(pool_, &obj) != 0) return false;
     auto* it = static_cast<HandoffItem*>(obj);
     it->meta = m;
     it->len = len;
+    it->arrival = a;
     it->now_ns = now_ns;
     std::memcpy(it->frame, frame, len);
     if (rte_ring_enqueue(inbox_[to], it) != 0) {
@@ -59,8 +68,29 @@ bool DefragHandoff::send(uint16_t to, const uint8_t* frame, uint32_t len, const 
     return true;
 }
 
-unsigned DefragHandoff::dequeue(uint16_t self, HandoffItem** items) noexcept {
-    return rte_ring_dequeue_burst(inbox_[self], reinterpret_cast<void**>(items), kBurst, nullptr);
+void DefragHandoff::take_inbox(uint16_t self, Receiver& r) noexcept {
+    // held has room for the whole pool, so the inbox always fits.
+    const unsigned n = rte_ring_dequeue_burst(inbox_[self], reinterpret_cast<void**>(r.held.get() + r.held_n),
+                                              items_ - r.held_n, nullptr);
+    // Insertion by arrival: each sender's datagrams come in order, so the
+    // new ones rarely move far.
+    for (unsigned i = r.held_n; i < r.held_n + n; i++) {
+        HandoffItem* it = r.held[i];
+        unsigned j = i;
+        for (; j > 0 && r.held[j - 1]->arrival.seq > it->arrival.seq; j--) r.held[j] = r.held[j - 1];
+        r.held[j] = it;
+    }
+    r.held_n += n;
+}
+
+bool DefragHandoff::inbox_empty(uint16_t self) const noexcept { return rte_ring_empty(inbox_[self]); }
+
+bool DefragHandoff::delivered(uint16_t self, shard::Arrival a) const noexcept {
+    // The watermark first: its acquire pairs with RX's release after the
+    // burst's enqueues, so an empty ring read afterwards means this worker
+    // has dequeued (and, being idle, processed) every packet RX numbered
+    // below the watermark.
+    return watermarks_[a.rx].next.load(std::memory_order_acquire) > a.seq && rte_ring_empty(worker_ring_[self]);
 }
 
 void DefragHandoff::release(HandoffItem** items, unsigned n) noexcept {
@@ -69,7 +99,8 @@ void DefragHandoff::release(HandoffItem** items, unsigned n) noexcept {
 
 uint64_t DefragHandoff::memory_bytes() const noexcept {
     uint64_t b = uint64_t{kPerWorker} * workers_ * sizeof(HandoffItem);
-    for (uint16_t w = 0; w < workers_; w++) b += rte_ring_get_memsize(rte_ring_get_size(inbox_[w]));
+    for (uint16_t w = 0; w < workers_; w++)
+        b += rte_ring_get_memsize(rte_ring_get_size(inbox_[w])) + sizeof(Receiver) + items_ * sizeof(HandoffItem*);
     return b;
 }
 

@@ -227,6 +227,12 @@ void DetectStage::publish(const Packet& p, const detect::Match& match) noexcept 
 void DetectStage::process(rte_mbuf* mb, uint64_t now_ns) noexcept {
     const uint8_t* frame = rte_pktmbuf_mtod(mb, const uint8_t*);
     const PktMeta& m = pkt_meta(mb);
+    shard::Arrival arrival{};
+    if (handoff_) {
+        // Datagrams other workers completed before this packet arrived come first.
+        arrival = shard::arrival_of(mb);
+        ctr_.handoff_received += handoff_->before_packet(worker_, arrival, handed());
+    }
     if (mb->nb_segs > 1) ctr_.multi_segment++;
     if (ts_offset_ >= 0 && (mb->ol_flags & ts_flag_))
         now_ns = *RTE_MBUF_DYNFIELD(mb, ts_offset_, const uint64_t*) * ts_scale_;
@@ -235,13 +241,13 @@ void DetectStage::process(rte_mbuf* mb, uint64_t now_ns) noexcept {
         // IPv4 or IPv6. Not scanned alone (no rule, not even an `ip` one,
         // sees a lone fragment): the datagram is scanned once it is whole.
         const flow::Reassembled* r = defrag_->add(frame, mb->data_len, m, now_ns);
-        if (r) process_reassembled(*r, now_ns);
+        if (r) process_reassembled(*r, arrival, now_ns);
         return;
     }
     process_frame(frame, mb->data_len, m, now_ns);
 }
 
-void DetectStage::process_reassembled(const flow::Reassembled& r, uint64_t now_ns) noexcept {
+void DetectStage::process_reassembled(const flow::Reassembled& r, shard::Arrival a, uint64_t now_ns) noexcept {
     wire::InnerInfo in;
     DropReason why;
     if (wire::parse_inner(r.frame, r.len, r.len, in, why) != wire::Verdict::kPass) {
@@ -257,7 +263,7 @@ void DetectStage::process_reassembled(const flow::Reassembled& r, uint64_t now_n
         // Its flow lives where shard sends the 5-tuple's unfragmented packets.
         const uint16_t owner = shard::worker_of(m.flow_hash, handoff_->workers());
         if (owner != worker_) {
-            if (handoff_->send(owner, r.frame, r.len, m, now_ns)) ctr_.handed_off++;
+            if (handoff_->send(owner, r.frame, r.len, m, a, now_ns)) ctr_.handed_off++;
             else ctr_.handoff_dropped++;
             return;
         }
@@ -265,10 +271,14 @@ void DetectStage::process_reassembled(const flow::Reassembled& r, uint64_t now_n
     process_frame(r.frame, r.len, m, now_ns);
 }
 
-void DetectStage::receive_handoffs() noexcept {
-    ctr_.handoff_received += handoff_->receive(worker_, [this](const HandoffItem& it) {
-        process_frame(it.frame, it.len, it.meta, it.now_ns);
-    });
+void DetectStage::process_handed(const HandoffItem& it) noexcept {
+    // The datagram is a packet of this worker's clock too: it may open a
+    // flow here before any packet of the worker has, and idle expiry must
+    // then run on capture time, not on the wall clock, which would time
+    // that flow out at once. Never backwards: it may be older than the
+    // packets processed since.
+    if (it.now_ns > last_now_ns_) last_now_ns_ = it.now_ns;
+    process_frame(it.frame, it.len, it.meta, it.now_ns);
 }
 
 void DetectStage::process_frame(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t now_ns) noexcept {
@@ -330,8 +340,8 @@ void DetectStage::on_burst(rte_mbuf** pkts, uint16_t n, WorkerCounters& ctr) noe
     constexpr uint16_t kAhead = 3;
     constexpr uint32_t kWholeFrame = 2048;  // prefetch at most this much of the next frame
     wctr_ = &ctr;
-    // Datagrams handed over came before this burst was dequeued.
-    if (handoff_) receive_handoffs();
+    // Datagrams handed over so far wait for their place among the burst's packets.
+    if (handoff_) ctr_.handoff_received += handoff_->poll(worker_, false, handed());
     const uint64_t now = wall_ns();
     for (uint16_t i = 0; i < n; i++) {
         rte_prefetch0(pkts[i]);
@@ -351,16 +361,21 @@ void DetectStage::on_burst(rte_mbuf** pkts, uint16_t n, WorkerCounters& ctr) noe
 
 void DetectStage::on_idle(WorkerCounters& ctr) noexcept {
     wctr_ = &ctr;
-    if (handoff_) receive_handoffs();
+    if (handoff_) ctr_.handoff_received += handoff_->poll(worker_, true, handed());
     // Expire on the clock the packets run on (capture time offline).
     const uint64_t now = ts_offset_ >= 0 && last_now_ns_ ? last_now_ns_ : wall_ns();
     flows_->expire(now, 64);
     defrag_->expire(now);
 }
 
-void DetectStage::on_stopped(WorkerCounters& ctr) noexcept {
+bool DetectStage::on_stopped(WorkerCounters& ctr) noexcept {
     wctr_ = &ctr;
-    if (handoff_) receive_handoffs();
+    if (!handoff_) return false;
+    // A burst's worth at a time, so the alerts they raise fit the queue
+    // the caller drains in between.
+    constexpr unsigned kBatch = 32;
+    ctr_.handoff_received += handoff_->flush(worker_, kBatch, handed());
+    return handoff_->pending(worker_);
 }
 
 void DetectStage::append_stats(const std::string& prefix, StatList& out) const {

@@ -39,12 +39,12 @@ public:
     ~DetectStage() override;
     void on_burst(rte_mbuf** pkts, uint16_t n, WorkerCounters& ctr) noexcept override;
     void on_idle(WorkerCounters& ctr) noexcept override;
-    void on_stopped(WorkerCounters& ctr) noexcept override;
+    bool on_stopped(WorkerCounters& ctr) noexcept override;
     // With more than one worker: a datagram reassembled here whose 5-tuple
     // hashes to another worker is sent there, and those sent to this worker
-    // are processed at the start of each burst and when idle. Null (one
-    // worker, run to completion): every datagram is processed where it was
-    // reassembled.
+    // are processed in arrival order among its packets (DefragHandoff; RX
+    // must stamp arrivals). Null (one worker, run to completion): every
+    // datagram is processed where it was reassembled.
     void connect_handoff(DefragHandoff* h) noexcept { handoff_ = h; }
     void append_stats(const std::string& prefix, StatList& out) const override;
 
@@ -65,9 +65,12 @@ private:
     struct Packet;  // the packet being processed (for the stream sink callback)
     DetectStage() = default;
     void process(rte_mbuf* m, uint64_t now_ns) noexcept;
-    void process_reassembled(const flow::Reassembled& r, uint64_t now_ns) noexcept;
+    void process_reassembled(const flow::Reassembled& r, shard::Arrival a, uint64_t now_ns) noexcept;
     void process_frame(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t now_ns) noexcept;
-    void receive_handoffs() noexcept;
+    void process_handed(const HandoffItem& it) noexcept;
+    auto handed() noexcept {
+        return [this](const HandoffItem& it) { process_handed(it); };
+    }
     void publish(const Packet& p, const detect::Match& match) noexcept;
     detect::StreamHandle* handle(flow::Flow& f, flow::Direction d) noexcept;
     detect::FlowBits* flowbits(flow::Flow& f) noexcept;

@@ -51,6 +51,12 @@ struct alignas(kCacheLine) RxLcoreCtx {
     // not wait and a full pool is the NIC's counted rx_nombuf/imissed.
     const rte_mempool* offline_pool = nullptr;
     ExceptionRx exc;                        // non-VTAP frames to the kernel; exc.ring == nullptr: off
+    // Set when workers hand work to each other (DefragHandoff): delivered
+    // packets are numbered (shard/arrival.hpp) and, after each burst, the
+    // next number is published here. nullptr: no numbering.
+    std::atomic<uint64_t>* arrival_watermark = nullptr;
+    uint8_t rx_index = 0;
+    uint64_t next_arrival = 0;
     RxCounters ctr;
 };
 

@@ -384,9 +384,16 @@ Result<std::unique_ptr<Pipeline>> start(const config::Config& cfg, const std::st
     if (auto r = start_exception_and_health(*im, socket); !r) return std::unexpected(r.error());
 
     if (im->db && im->rings.size() > 1) {
-        auto h = DefragHandoff::create(static_cast<uint16_t>(im->rings.size()), socket);
+        if (im->rx.size() > shard::kMaxRxLcores)
+            return fail("pipeline", "more than " + std::to_string(shard::kMaxRxLcores) + " RX lcores");
+        auto h = DefragHandoff::create(im->rings, socket);
         if (!h) return std::unexpected(h.error());
         im->handoff = std::move(*h);
+        // RX numbers what it delivers, so a handed datagram runs in arrival order.
+        for (size_t i = 0; i < im->rx.size(); i++) {
+            im->rx[i]->rx_index = static_cast<uint8_t>(i);
+            im->rx[i]->arrival_watermark = &im->handoff->rx_watermark(static_cast<uint8_t>(i));
+        }
     }
     for (unsigned w = 0; w < im->rings.size(); w++) {
         auto c = std::make_unique<WorkerCtx>();
@@ -518,8 +525,11 @@ Result<StatsSnapshot> Pipeline::run(const RunOptions& opt) {
     for (unsigned l : launched_rx) rte_eal_wait_lcore(l);
     im.rx_done.store(true, std::memory_order_release);
     for (unsigned l : launched_w) rte_eal_wait_lcore(l);
-    for (auto* w : im.paths()) w->stage->on_stopped(w->ctr);
-    drain_alerts(im);
+    for (bool more = true; more;) {
+        more = false;
+        for (auto* w : im.paths()) more |= w->stage->on_stopped(w->ctr);
+        drain_alerts(im);
+    }
     flush_outputs(im);
     if (im.capture)
         if (auto c = im.capture->close(); !c)

@@ -28,9 +28,13 @@ public:
     virtual void on_burst(rte_mbuf** pkts, uint16_t n, WorkerCounters& ctr) noexcept = 0;
     // Called when a poll found the ring empty (timers, housekeeping).
     virtual void on_idle(WorkerCounters& ctr) noexcept { (void)ctr; }
-    // Called once on the control thread after every worker lcore returned:
-    // work other workers handed over after this one stopped polling.
-    virtual void on_stopped(WorkerCounters& ctr) noexcept { (void)ctr; }
+    // Called on the control thread after every worker lcore returned: work
+    // other workers handed over after this one stopped polling. Returns true
+    // while work remains; the caller drains the alert queues and calls again.
+    virtual bool on_stopped(WorkerCounters& ctr) noexcept {
+        (void)ctr;
+        return false;
+    }
     // Extra counters under "<prefix>.<name>" (control thread; reads only).
     virtual void append_stats(const std::string& prefix, StatList& out) const { (void)prefix; (void)out; }
 };

@@ -10,10 +10,12 @@
 
 #include <catch2/catch.hpp>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 
 #include "alert/alert_queue.hpp"
 #include "detect/database.hpp"
 #include "runtime/detect_stage.hpp"
+#include "shard/arrival.hpp"
 #include "support/mbufs.hpp"
 #include "tests/flow/flow_frames.hpp"
 
@@ -25,16 +27,25 @@ struct StageFixture {
     std::unique_ptr<runtime::DetectStage> stage;
     WorkerCounters wctr;
 
+    int ts_offset = -1;  // the RX timestamp dynfield, with capture_time
+    uint64_t ts_flag = 0;
+
     // `name` keeps the mempool and ring names of fixtures apart; `worker` is
     // the stage's worker index (its inbox when connected to a handoff).
-    StageFixture(const std::string& name, const std::vector<rules::Rule>& rules, uint16_t worker = 0)
+    // `capture_time`: the stage runs on the mbufs' RX timestamps (ns), as on
+    // net_pcap, instead of the wall clock.
+    StageFixture(const std::string& name, const std::vector<rules::Rule>& rules, uint16_t worker = 0,
+                 bool capture_time = false)
         : pool(make_pool((name + "_pool").c_str(), 63)), alerts(make_queue(name + "_alerts")) {
+        if (capture_time) {
+            REQUIRE(rte_mbuf_dyn_rx_timestamp_register(&ts_offset, &ts_flag) == 0);
+        }
         auto db = detect::compile(rules, {});
         REQUIRE(db.has_value());
         flow::FlowConfig fc;
         fc.capacity = 64;
         fc.segment_pool_bytes = 64 * 1024;
-        auto st = runtime::DetectStage::create(worker, fc, *db, nullptr, &alerts, 0, 0);
+        auto st = runtime::DetectStage::create(worker, fc, *db, nullptr, &alerts, 0, capture_time ? 1 : 0);
         REQUIRE(st.has_value());
         stage = std::move(*st);
     }
@@ -43,11 +54,24 @@ struct StageFixture {
         rte_mempool_free(pool);
     }
 
-    void run(const Pkt& p) {
-        rte_mbuf* m = make_mbuf(pool, p.frame);
-        pkt_meta(m) = p.meta;
+    // `a`: the arrival RX would have stamped (matters with a handoff).
+    void run(const Pkt& p, shard::Arrival a = {}) {
+        rte_mbuf* m = mbuf(p, a);
         stage->on_burst(&m, 1, wctr);
         rte_pktmbuf_free(m);
+    }
+
+    // `ts_ns`: the RX timestamp, with capture_time.
+    rte_mbuf* mbuf(const Pkt& p, shard::Arrival a = {}, uint64_t ts_ns = 0) {
+        rte_mbuf* m = make_mbuf(pool, p.frame);
+        pkt_meta(m) = p.meta;
+        uint64_t next = a.seq;
+        shard::stamp_arrivals(&m, 1, a.rx, next);
+        if (ts_offset >= 0) {
+            *RTE_MBUF_DYNFIELD(m, ts_offset, uint64_t*) = ts_ns;
+            m->ol_flags |= ts_flag;
+        }
+        return m;
     }
 
     void idle() { stage->on_idle(wctr); }
