@@ -190,6 +190,14 @@ struct SplitSignature {
     test::Pkt f1 = test::frag(seg1, 0, 24, true);  // TCP header + 4 bytes
     test::Pkt f2 = test::frag(seg1, 24, 12, false);
     test::Pkt seg2 = test::tcp(cli, kSrv, 117, 501, kPsh | kAck, "SIG and the rest");
+
+    // One RX burst: the handshake, then segment one's fragments.
+    std::vector<test::Pkt> handshake_then_fragments() const {
+        std::vector<test::Pkt> burst = handshake;
+        burst.push_back(f1);
+        burst.push_back(f2);
+        return burst;
+    }
 };
 
 // What a single worker would report: one flow, one alert, no gap, and
@@ -207,14 +215,24 @@ void check_one_alert_in_one_flow(TwoWorkers& ws, uint16_t owner, uint16_t assemb
     CHECK(ws.handoff->held(owner) == 0);
 }
 
+// Two workers, the split-signature connection, and which worker is which.
+struct SplitCase {
+    TwoWorkers ws;
+    SplitSignature c;
+    uint16_t owner = ws.index(c.seg2);
+    uint16_t assembler = ws.index(c.f1);
+    explicit SplitCase(const std::string& name, bool capture_time = false)
+        : ws(name, {detect::test::rule(7, {detect::test::C("STREAMSIG")})}, capture_time) {
+        REQUIRE(owner != assembler);
+    }
+};
+
 }  // namespace
 
 TEST_CASE("DetectStage handoff: a TCP signature split between a fragmented segment and the next one fires",
           "[eal][runtime][defrag][handoff]") {
-    TwoWorkers ws("handoff_tcp", {detect::test::rule(7, {detect::test::C("STREAMSIG")})});
-    const SplitSignature c;
-    const uint16_t owner = ws.index(c.seg2), assembler = ws.index(c.f1);
-    REQUIRE(owner != assembler);
+    SplitCase t("handoff_tcp");
+    auto& [ws, c, owner, assembler] = t;
     ws.deliver(c.handshake);
     ws.settle();
     ws.deliver({c.f2, c.f1});
@@ -227,16 +245,11 @@ TEST_CASE("DetectStage handoff: a TCP signature split between a fragmented segme
 
 TEST_CASE("DetectStage handoff: a datagram waits for the receiver's earlier packets still in its ring",
           "[eal][runtime][defrag][handoff]") {
-    TwoWorkers ws("handoff_ring", {detect::test::rule(7, {detect::test::C("STREAMSIG")})});
-    const SplitSignature c;
-    const uint16_t owner = ws.index(c.seg2), assembler = ws.index(c.f1);
-    // One RX burst: the handshake, then the fragments. The assembler is
-    // faster; the owner has not dequeued the handshake when the datagram
-    // lands in its inbox.
-    std::vector<test::Pkt> burst = c.handshake;
-    burst.push_back(c.f1);
-    burst.push_back(c.f2);
-    ws.deliver(burst);
+    SplitCase t("handoff_ring");
+    auto& [ws, c, owner, assembler] = t;
+    // The assembler is faster; the owner has not dequeued the handshake
+    // when the datagram lands in its inbox.
+    ws.deliver(c.handshake_then_fragments());
     ws.work(assembler);
     REQUIRE(ws.w[assembler]->stat("defrag.handed_off") == 1);
 
@@ -252,15 +265,11 @@ TEST_CASE("DetectStage handoff: a datagram waits for the receiver's earlier pack
 
 TEST_CASE("DetectStage handoff: a datagram waits for the receiver's earlier packets RX has not enqueued yet",
           "[eal][runtime][defrag][handoff]") {
-    TwoWorkers ws("handoff_rx", {detect::test::rule(7, {detect::test::C("STREAMSIG")})});
-    const SplitSignature c;
-    const uint16_t owner = ws.index(c.seg2), assembler = ws.index(c.f1);
+    SplitCase t("handoff_rx");
+    auto& [ws, c, owner, assembler] = t;
     // RX enqueues a burst worker by worker: the fragments reach the
     // assembler while the handshake before them is not in the owner's ring.
-    std::vector<test::Pkt> burst = c.handshake;
-    burst.push_back(c.f1);
-    burst.push_back(c.f2);
-    const TwoWorkers::Numbered b = ws.number(burst);
+    const TwoWorkers::Numbered b = ws.number(c.handshake_then_fragments());
     ws.enqueue(b, assembler);
     ws.work(assembler);
     REQUIRE(ws.w[assembler]->stat("defrag.handed_off") == 1);
@@ -284,9 +293,8 @@ TEST_CASE("DetectStage handoff: on capture time, a datagram that opens its flow 
     // idle expiry must run on that clock too, not on the wall clock, which
     // would time the flow out at once and lose its stream (seen with
     // vtapd_defrag: 8 of 16 alerts, 8 flows timed out).
-    TwoWorkers ws("handoff_clock", {detect::test::rule(7, {detect::test::C("STREAMSIG")})}, true);
-    const SplitSignature c;
-    const uint16_t owner = ws.index(c.seg2), assembler = ws.index(c.f1);
+    SplitCase t("handoff_clock", true);
+    auto& [ws, c, owner, assembler] = t;
     ws.deliver({c.f1, c.f2});
     ws.work(assembler);
     ws.work(owner);  // idle: the datagram runs, then expiry
