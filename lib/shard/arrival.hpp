@@ -29,11 +29,13 @@ struct Arrival {
 
 static_assert(sizeof(rte_mbuf::hash) == sizeof(uint64_t));
 
-// Numbers pkts[0..n) next, next + 1, ... as RX lcore `rx`'s and advances next.
+// Numbers pkts[0..n) next, next + 1, ... as RX lcore `rx`'s and advances
+// next. The NIC's RSS flag goes: the word no longer holds its hash.
 inline void stamp_arrivals(rte_mbuf** pkts, uint16_t n, uint8_t rx, uint64_t& next) noexcept {
     for (uint16_t i = 0; i < n; i++) {
         const uint64_t word = (next++ << 8) | rx;
         std::memcpy(&pkts[i]->hash, &word, sizeof word);
+        pkts[i]->ol_flags &= ~RTE_MBUF_F_RX_RSS_HASH;
     }
 }
 

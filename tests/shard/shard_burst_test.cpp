@@ -11,6 +11,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "shard/arrival.hpp"
 #include "shard/shard.hpp"
 #include "tests/shard/frame_builder.hpp"
 
@@ -237,6 +238,46 @@ TEST_CASE("shard_burst keeps every worker's packets in burst order, across burst
         rte_pktmbuf_free_bulk(got.data(), static_cast<unsigned>(got.size()));
     }
     REQUIRE(pool.available() == Pool::kSize);
+}
+
+TEST_CASE("arrival numbers survive shard_burst, rise within every worker's ring and keep the RX lcore",
+          "[shard][eal]") {
+    Pool pool;
+    Rings rings(3, 512);
+    RxCounters ctr;
+    constexpr uint16_t kPackets = 100;
+    std::vector<rte_mbuf*> pkts;
+    for (uint32_t i = 0; i < kPackets; i++) {
+        Tuple t = conversation(i % 20);
+        t.seq = i;
+        rte_mbuf* m = make_packet(pool.mp, t);
+        m->hash.rss = 0xdeadbeef;  // what a NIC left there
+        m->ol_flags |= RTE_MBUF_F_RX_RSS_HASH;
+        pkts.push_back(m);
+    }
+    hash_burst(pkts.data(), kPackets);
+    // Near the top of the 56 bits a number keeps.
+    const uint64_t first = (uint64_t{1} << 56) - 1000;
+    uint64_t next = first;
+    stamp_arrivals(pkts.data(), kPackets, 201, next);
+    REQUIRE(next == first + kPackets);
+    REQUIRE(shard_burst(pkts.data(), kPackets, rings.targets, ctr) == kPackets);
+    std::set<uint64_t> seen;
+    for (uint16_t w = 0; w < 3; w++) {
+        auto got = rings.drain(w);
+        uint64_t last = 0;
+        for (rte_mbuf* m : got) {
+            const Arrival a = arrival_of(m);
+            CHECK(a.rx == 201);
+            CHECK(a.seq == first + seq_of(m));  // packet i got number first + i
+            CHECK(a.seq > last);
+            CHECK((m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) == 0);
+            last = a.seq;
+            seen.insert(a.seq);
+        }
+        rte_pktmbuf_free_bulk(got.data(), static_cast<unsigned>(got.size()));
+    }
+    CHECK(seen.size() == kPackets);
 }
 
 TEST_CASE("shard_burst frees and counts packets that have no worker ring to go to", "[shard][eal]") {
