@@ -38,6 +38,7 @@ struct VtapdConfig {
     std::string tap_sources = "[198.18.0.0/15]";
     std::string decap;                            // more "  key: value\n" lines under decap:
     unsigned workers = 1;
+    unsigned rx_lcores = 1;
     unsigned ring_size = 1024;
     std::string mempool = "  mbufs: 8191\n";      // lines under mempool:
     std::string extra;                            // more top-level sections
@@ -49,7 +50,8 @@ inline std::string write_vtapd_config(const std::string& path, const VtapdConfig
       << ", '--log-level=lib.eal:error']\n"
       << "ports:\n" << c.ports
       << "decap:\n  tap_sources: " << c.tap_sources << "\n" << c.decap
-      << "pipeline:\n  workers: " << c.workers << "\n  ring_size: " << c.ring_size << "\n"
+      << "pipeline:\n  workers: " << c.workers << "\n  rx_lcores: " << c.rx_lcores
+      << "\n  ring_size: " << c.ring_size << "\n"
       << "mempool:\n" << c.mempool
       << c.extra;
     if (!f.flush()) throw std::runtime_error("cannot write " + path);
@@ -185,12 +187,14 @@ struct DetectRun {
     std::string eve;  // the EVE file's path
 };
 
-inline DetectRun run_vtapd_detect(const TempDir& dir, const std::string& name, const std::string& pcap,
-                                  unsigned workers) {
+// One pcap port per file; with several, `rx_lcores` RX lcores share them.
+inline DetectRun run_vtapd_detect(const TempDir& dir, const std::string& name, const std::vector<std::string>& pcaps,
+                                  unsigned workers, unsigned rx_lcores = 1) {
     VtapdConfig vc;
     vc.prefix = eal_prefix(name);
-    vc.ports = pcap_port_yaml(pcap);
+    for (const auto& pcap : pcaps) vc.ports += pcap_port_yaml(pcap);
     vc.workers = workers;
+    vc.rx_lcores = rx_lcores;
     DetectRun r;
     r.eve = dir / (name + ".eve.json");
     vc.extra = "detect:\n  rule_files: [\"" + dir / (name + ".rules") + "\"]\n  classification_file: \"\"\n"
@@ -201,6 +205,11 @@ inline DetectRun run_vtapd_detect(const TempDir& dir, const std::string& name, c
     r.output = out.text;
     if (r.status == 0) r.stats = read_stats(stats);
     return r;
+}
+
+inline DetectRun run_vtapd_detect(const TempDir& dir, const std::string& name, const std::string& pcap,
+                                  unsigned workers) {
+    return run_vtapd_detect(dir, name, std::vector<std::string>{pcap}, workers);
 }
 
 // Alerts of one sid in an EVE JSON file vtapd wrote.
