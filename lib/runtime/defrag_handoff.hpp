@@ -38,23 +38,36 @@ struct rte_ring;
 
 namespace vtap::runtime {
 
-// One datagram in flight: its frame, as Defrag built it, and the meta of
-// the new parse (flow_hash: the 5-tuple's).
+// One datagram in flight: its frame, as Defrag built it (right after this
+// header, as long as the item's size class allows), and the meta of the new
+// parse (flow_hash: the 5-tuple's).
 struct HandoffItem {
     PktMeta meta;
     uint32_t len;
     shard::Arrival arrival;  // of the fragment that completed it
     uint64_t now_ns;         // the clock of that fragment
-    uint8_t frame[flow::Defrag::kHeadRoom + flow::Defrag::kMaxIp];
+    bool large;              // from the large pool (DefragHandoff::kLargeFrame)
+    const uint8_t* frame() const noexcept { return reinterpret_cast<const uint8_t*>(this + 1); }
+    uint8_t* frame() noexcept { return reinterpret_cast<uint8_t*>(this + 1); }
 };
+static_assert(sizeof(HandoffItem) % 8 == 0);
 
 class DefragHandoff {
 public:
-    // Datagrams in flight at once, per worker: the pool holds workers x this.
+    // Two size classes. A datagram is fragmented because it is larger than
+    // an MTU, so nearly all are a few KiB (a 1,500-byte MTU and up to six
+    // fragments, or one jumbo frame); sizing every item for 64 KiB made the
+    // pool ~66 KB x 64 per worker (270 MB at 64 workers). Small items take
+    // frames up to kSmallFrame bytes, large ones anything Defrag builds; a
+    // small datagram takes a large item when no small one is free.
+    static constexpr uint32_t kSmallFrame = flow::Defrag::kHeadRoom + 9216;
+    static constexpr uint32_t kLargeFrame = flow::Defrag::kHeadRoom + flow::Defrag::kMaxIp;
+    // Datagrams in flight at once, per worker: each pool holds workers x this.
     static constexpr unsigned kPerWorker = 64;
+    static constexpr unsigned kLargePerWorker = 8;
 
     // An inbox ring per worker (any worker enqueues, its owner dequeues) and
-    // one pool of items shared by all (multi-producer, multi-consumer).
+    // two pools of items shared by all (multi-producer, multi-consumer).
     // worker_rings[w] is the ring RX fills for worker w, read (never
     // dequeued) to tell whether w has taken everything RX delivered.
     static Result<std::unique_ptr<DefragHandoff>> create(std::span<rte_ring* const> worker_rings, int socket);
@@ -68,8 +81,8 @@ public:
     // first packet it has not yet delivered (shard::stamp_arrivals's `next`).
     std::atomic<uint64_t>& rx_watermark(uint8_t rx) noexcept { return watermarks_[rx].next; }
 
-    // Copies the datagram for worker `to`. False when no item is free or the
-    // inbox is full (the caller counts the drop); never blocks.
+    // Copies the datagram for worker `to`. False when no item of its size is
+    // free or the inbox is full (the caller counts the drop); never blocks.
     bool send(uint16_t to, const uint8_t* frame, uint32_t len, const PktMeta& m, shard::Arrival a,
               uint64_t now_ns) noexcept;
 
@@ -113,13 +126,13 @@ public:
     // Datagrams `self` holds, waiting for their turn.
     unsigned held(uint16_t self) const noexcept { return receivers_[self].held_n; }
 
-    // Bytes of the pool, the rings and the receivers' lists, for sizing.
+    // Bytes of the pools, the rings and the receivers' lists, for sizing.
     uint64_t memory_bytes() const noexcept;
 
 private:
     // What one worker knows of the order (its own cache line; only it writes).
     struct alignas(64) Receiver {
-        std::unique_ptr<HandoffItem*[]> held;  // sorted by arrival, room for the whole pool
+        std::unique_ptr<HandoffItem*[]> held;  // sorted by arrival, room for every item
         unsigned held_n = 0;
         // Per RX lcore: every packet numbered below this that was sent to
         // this worker has been processed.
@@ -158,7 +171,8 @@ private:
 
     uint16_t workers_ = 0;
     unsigned items_ = 0;
-    rte_mempool* pool_ = nullptr;
+    rte_mempool* small_ = nullptr;
+    rte_mempool* large_ = nullptr;
     std::array<rte_ring*, shard::kMaxWorkers> inbox_{};
     std::array<rte_ring*, shard::kMaxWorkers> worker_ring_{};
     std::unique_ptr<Receiver[]> receivers_;

@@ -278,7 +278,7 @@ void DetectStage::process_handed(const HandoffItem& it) noexcept {
     // that flow out at once. Never backwards: it may be older than the
     // packets processed since.
     if (it.now_ns > last_now_ns_) last_now_ns_ = it.now_ns;
-    process_frame(it.frame, it.len, it.meta, it.now_ns);
+    process_frame(it.frame(), it.len, it.meta, it.now_ns);
 }
 
 void DetectStage::process_frame(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t now_ns) noexcept {

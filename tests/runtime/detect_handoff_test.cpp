@@ -317,8 +317,9 @@ TEST_CASE("DetectStage handoff: more datagrams than items are counted, and a sto
     test::StageFixture& owner = ws.on(whole);
     const uint16_t assembler = ws.index(test::frag(whole, 0, 24, true));
     test::StageFixture& a = *ws.w[assembler];
-    // Every item of the pool (the owner never polls), then one more.
-    const unsigned items = runtime::DefragHandoff::kPerWorker * 2;
+    // Every item of both pools (the owner never polls; a small datagram
+    // takes a large item once the small ones are gone), then one more.
+    const unsigned items = (runtime::DefragHandoff::kPerWorker + runtime::DefragHandoff::kLargePerWorker) * 2;
     for (unsigned id = 1; id <= items + 1; id++) {
         ws.deliver({test::frag(whole, 0, 24, true, static_cast<uint16_t>(id)),
                     test::frag(whole, 24, 12, false, static_cast<uint16_t>(id))});
@@ -336,9 +337,49 @@ TEST_CASE("DetectStage handoff: more datagrams than items are counted, and a sto
         more = owner.stage->on_stopped(owner.wctr);
         fired += owner.drain()[1].first;
     }
-    CHECK(calls == items / 32);
+    CHECK(calls == (items + 31) / 32);
     CHECK(owner.stat("defrag.handoff_received") == items);
     CHECK(fired == items);
     CHECK(owner.stat("alert.generated") == items);
     CHECK(owner.alerts.counters().producer.dropped.get() == 0);
+}
+
+TEST_CASE("DetectStage handoff: a datagram too big for a small item travels in a large one, and is counted when "
+          "none is free", "[eal][runtime][defrag][handoff]") {
+    TwoWorkers ws("handoff_big", {detect::test::rule(1, {detect::test::C("SPLITSIG")}, rules::Proto::kUdp)});
+    const test::Ep cli = client_split_from_fragments(IPPROTO_UDP);
+    std::string payload(12000, '.');
+    payload.replace(6000, 8, "SPLITSIG");
+    const test::Pkt big = test::udp(cli, kSrv, payload);
+    REQUIRE(big.frame.size() > runtime::DefragHandoff::kSmallFrame);
+    const test::Pkt small = test::udp(cli, kSrv, "header.....SPLITSIG..trailer");
+    const uint16_t owner = ws.index(big), assembler = ws.index(test::frag(big, 0, 1480, true));
+    REQUIRE(owner != assembler);
+    // 1,480-byte fragments of the 12,008-byte IP payload.
+    auto fragments = [](const test::Pkt& whole, uint16_t id) {
+        const uint32_t total = static_cast<uint32_t>(whole.frame.size()) - 34;
+        std::vector<test::Pkt> out;
+        for (uint32_t off = 0; off < total; off += 1480)
+            out.push_back(test::frag(whole, off, std::min<uint32_t>(1480, total - off), off + 1480 < total, id));
+        return out;
+    };
+    test::StageFixture& a = *ws.w[assembler];
+    const unsigned large = runtime::DefragHandoff::kLargePerWorker * 2;
+    for (unsigned id = 1; id <= large + 1; id++) {
+        ws.deliver(fragments(big, static_cast<uint16_t>(id)));
+        ws.work(assembler);
+    }
+    CHECK(a.stat("defrag.reassembled") == large + 1);
+    CHECK(a.stat("defrag.handed_off") == large);
+    CHECK(a.stat("defrag.handoff_dropped") == 1);
+    // The small items are still free.
+    ws.deliver({test::frag(small, 0, 24, true, 500), test::frag(small, 24, 12, false, 500)});
+    ws.work(assembler);
+    CHECK(a.stat("defrag.handed_off") == large + 1);
+
+    ws.settle();
+    test::StageFixture& o = *ws.w[owner];
+    CHECK(o.drain()[1].first == large + 1);
+    CHECK(o.stat("defrag.handoff_received") == large + 1);
+    CHECK(ws.handoff->held(owner) == 0);
 }
