@@ -37,8 +37,15 @@ is a retransmission that reassembly drops and detection never sees; one pass
 over the file is the steady state of this traffic. Each capture is wrapped
 by vtap-pcap (byte for byte, as VTAP VXLAN).
 
+`--copies K` wraps each capture K times in a row (vtap-pcap wrap --copies:
+copy c >= 1 behind an inner VLAN tag c, so its conversations are new flows
+with the same rules, and later timestamps). One pass of a ~36 MB capture
+lasts ~60 ms and holds ~7,500 flows; K copies run K times longer and keep
+the flows of earlier copies alive until they close or time out, as a link
+carrying this traffic would — the working set a deployed worker has.
+
 usage: bench/e2e_detect.py [--build DIR] [--trials N] [--repeat N] [--work DIR]
-                           [--home-net '[CIDR,...]'] [--input preload|file] [--json FILE]
+                           [--home-net '[CIDR,...]'] [--input preload|file] [--copies K] [--json FILE]
 Needs the corpus ($VTAP_CORPUS, else ../shared/corpus from the project root,
 else /work/shared/corpus); exits 2 with a message without it.
 """
@@ -148,6 +155,8 @@ def main():
     ap.add_argument("--work", help="keep wrapped captures, configs and stats here")
     ap.add_argument("--json", help="write the medians here")
     ap.add_argument("--home-net", help="HOME_NET for the rules (default: vtapd's, i.e. Suricata's RFC 1918 list)")
+    ap.add_argument("--copies", type=int, default=1,
+                    help="wrap each capture this many times in a row (new flows per copy; see above)")
     ap.add_argument("--input", choices=("preload", "file"), default="preload",
                     help="pcap port input: preloaded into memory (default) or read by net_pcap while running")
     a = ap.parse_args()
@@ -177,9 +186,10 @@ def main():
     captures = []
     for src in sorted(glob.glob(os.path.join(corpus, "traffic", "*.pcap"))):
         name = os.path.basename(src)[:-5]
-        vt = os.path.join(work, name + ".vtap.pcap")
+        vt = os.path.join(work, name + (".vtap.pcap" if a.copies == 1 else f".vtap{a.copies}.pcap"))
         if not os.path.exists(vt):
-            subprocess.run([wrap, "wrap", "--in", src, "--out", vt], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run([wrap, "wrap", "--in", src, "--out", vt, "--copies", str(a.copies)], check=True,
+                           stdout=subprocess.DEVNULL)
         cfg = os.path.join(work, name + ".yaml")
         write_config(cfg, vt, rules, classification, cache, os.path.join(work, name + ".eve.json"), f"e2edet{os.getpid()}",
                      a.home_net, preload=a.input == "preload")
@@ -188,6 +198,7 @@ def main():
         captures.append((name, vt, cfg, bare))
     print(f"command: {' '.join(sys.argv)}")
     print(f"corpus {corpus}; {len(rules)} ET Open rule files; HOME_NET {a.home_net or 'default'}; input {a.input}; "
+          f"copies {a.copies}; "
           f"work dir {work}")
 
     # Compile: cold (empty cache dir) then cached, per trial.

@@ -36,7 +36,7 @@ constexpr const char* kUsage =
     "                       [--summary-json FILE]\n"
     "       vtap-pcap wrap --in FILE --out FILE [--vni V] [--tap-src A.B.C.D[,...]]\n"
     "                       [--collector A.B.C.D] [--udp-port P] [--src-port P] [--outer-vlan ID]\n"
-    "                       [--set-reserved] [--vxlan-flags F] [--summary-json FILE]\n";
+    "                       [--set-reserved] [--vxlan-flags F] [--copies K] [--summary-json FILE]\n";
 
 constexpr const char* kHelp =
     "\nsynth: N seeded conversations (HTTP, TLS, DNS, ping) of tapped VMs, both directions.\n"
@@ -57,6 +57,8 @@ constexpr const char* kHelp =
     "  --udp-port P (default 4789), --src-port P (fixed; default a hash of the inner flow),\n"
     "  --vxlan-flags F, --set-reserved (negative tests)\n"
     "wrap: every frame of an Ethernet pcap/pcapng, byte for byte, original timestamps.\n"
+    "  --copies K         write the capture K times (benchmarks): copy c >= 1 carries an inner\n"
+    "                     802.1Q tag with VLAN ID c (new flows, same rules) and later timestamps\n"
     "--summary-json FILE writes the counts. Exit 0 ok, 1 file error, 2 usage error.\n";
 
 int usage(const std::string& what) {
@@ -110,10 +112,12 @@ int synth(int argc, char** argv) {
 int wrap(int argc, char** argv) {
     std::vector<std::string_view> valued = kCommonValued;
     valued.push_back("--in");
+    valued.push_back("--copies");
     ArgReader a(argc, argv, valued, {"--set-reserved"});
     WrapConfig c;
     std::string in = a.text("--in", true);
     std::string out = a.text("--out", true);
+    c.copies = a.number<uint16_t>("--copies", 1, kMaxWrapCopies, 1);
     c.tap_srcs = a.ipv4_list("--tap-src", c.tap_srcs);
     c.vtap = vtap_options(a);
     if (!a.ok()) return usage(a.error_text());
@@ -130,7 +134,7 @@ int wrap(int argc, char** argv) {
     return finish(a, line,
                   {{"frames", st->frames}, {"flows", st->flows}, {"planted", 0}, {"inner_bytes", st->inner_bytes},
                    {"outer_bytes", st->outer_bytes}, {"truncated", st->truncated}, {"oversize", st->oversize},
-                   {"vni", c.vtap.vni.value}});
+                   {"vni", c.vtap.vni.value}, {"copies", c.copies}});
 }
 
 }  // namespace

@@ -19,7 +19,15 @@ namespace vtap::gen {
 struct WrapConfig {
     VtapOptions vtap;
     std::vector<Ipv4> tap_srcs{{198, 18, 0, 10}};
+    // The capture written this many times in a row, for benchmarks that
+    // need a longer run than one pass of a short capture. Copy c >= 1 is
+    // told apart as new conversations by an inner 802.1Q tag with VLAN ID c
+    // in front of the frame's own tags (VLAN IDs are part of the inner flow
+    // key, and no rule keyword reads them), and its timestamps follow the
+    // previous copy's last one by the capture's span plus one second.
+    uint16_t copies = 1;
 };
+inline constexpr uint16_t kMaxWrapCopies = 4094;  // VLAN IDs 1..4094
 
 struct WrapStats {
     uint64_t frames = 0;       // frames written
@@ -27,7 +35,7 @@ struct WrapStats {
     uint64_t inner_bytes = 0;
     uint64_t outer_bytes = 0;
     uint64_t truncated = 0;    // records shorter than on the wire: wrapped as captured
-    uint64_t oversize = 0;     // records too large for one VTAP frame: not written
+    uint64_t oversize = 0;     // records too large for one VTAP frame: not written (in every copy)
 };
 
 // The tap source for one inner frame.

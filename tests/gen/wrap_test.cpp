@@ -100,6 +100,47 @@ TEST_CASE("wrap mode preserves every inner frame byte for byte with its timestam
     std::filesystem::remove(out);
 }
 
+TEST_CASE("wrap --copies writes the capture again behind an inner VLAN tag per copy, later in time", "[gen]") {
+    IpAddr a = IpAddr::v4({198, 19, 1, 1}), b = IpAddr::v4({198, 19, 2, 2});
+    std::vector<std::vector<uint8_t>> frames = {frame(a, b, 1000, 2000, 10), frame(b, a, 2000, 1000, 20),
+                                                frame(a, b, 1001, 2000, 30, {7})};
+    // Out of order: the span is 3 s from the earliest.
+    const uint64_t ts[] = {5'000'000'000, 2'000'000'000, 4'000'000'000};
+    auto in = temp_path("copies-in.pcap"), out = temp_path("copies-out.pcap");
+    {
+        auto w = PcapWriter::open(in.string());
+        REQUIRE(w.has_value());
+        for (size_t i = 0; i < frames.size(); ++i) REQUIRE(w->write(frames[i], ts[i]).has_value());
+        REQUIRE(w->close().has_value());
+    }
+    WrapConfig c;
+    c.copies = 3;
+    auto st = wrap_pcap(in.string(), out.string(), c);
+    REQUIRE(st.has_value());
+    CHECK(st->frames == 9);
+    CHECK(st->flows == 6);  // two conversations, three times
+    auto wrapped = read_all(out.string());
+    REQUIRE(wrapped.size() == 9);
+    for (uint16_t copy = 0; copy < 3; copy++)
+        for (size_t i = 0; i < frames.size(); ++i) {
+            CAPTURE(copy, i);
+            std::vector<uint8_t> want = frames[i];
+            if (copy > 0) {
+                const uint8_t tag[] = {0x81, 0x00, 0x00, static_cast<uint8_t>(copy)};
+                want.insert(want.begin() + 12, tag, tag + 4);  // in front of the frame's own tag
+            }
+            const auto& [got, got_ts] = wrapped[copy * frames.size() + i];
+            CHECK(std::vector<uint8_t>(got.begin() + 50, got.end()) == want);
+            CHECK(got_ts == ts[i] + copy * uint64_t{4'000'000'000});
+        }
+    c.copies = 0;
+    auto bad = wrap_pcap(in.string(), out.string(), c);
+    REQUIRE_FALSE(bad.has_value());
+    CHECK(bad.error().what.find("want 1..4094") != std::string::npos);
+    std::filesystem::remove(in);
+    std::filesystem::remove(out);
+}
+
 TEST_CASE("wrap mode reports a missing file and a non-Ethernet capture by path", "[gen]") {
     auto out = temp_path("never.pcap");
     auto r = wrap_pcap("/nonexistent/in.pcap", out.string(), WrapConfig{});
