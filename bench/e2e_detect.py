@@ -45,7 +45,8 @@ the flows of earlier copies alive until they close or time out, as a link
 carrying this traffic would — the working set a deployed worker has.
 
 usage: bench/e2e_detect.py [--build DIR] [--trials N] [--repeat N] [--work DIR]
-                           [--home-net '[CIDR,...]'] [--input preload|file] [--copies K] [--json FILE]
+                           [--home-net '[CIDR,...]'] [--input preload|file] [--copies K]
+                           [--stream-prealloc N] [--json FILE]
 Needs the corpus ($VTAP_CORPUS, else ../shared/corpus from the project root,
 else /work/shared/corpus); exits 2 with a message without it.
 """
@@ -81,7 +82,8 @@ def find_corpus():
     return None
 
 
-def write_config(path, pcap, rule_files, classification, cache_dir, eve, prefix, home_net=None, preload=True):
+def write_config(path, pcap, rule_files, classification, cache_dir, eve, prefix, home_net=None, preload=True,
+                 stream_prealloc=None):
     """vtapd configuration shared by vtapd and detect_ceiling (JSON is YAML).
     Rule variables are vtapd's defaults (Suricata's: HOME_NET = RFC 1918)
     unless home_net is given."""
@@ -96,6 +98,8 @@ def write_config(path, pcap, rule_files, classification, cache_dir, eve, prefix,
         "detect": {"rule_files": rule_files, "classification_file": classification, "cache_dir": cache_dir},
         "alerts": {"eve": eve},
     }
+    if stream_prealloc is not None:
+        cfg["detect"]["stream_prealloc"] = stream_prealloc
     if home_net:
         cfg["detect"]["vars"] = {"address": {"HOME_NET": home_net, "EXTERNAL_NET": "!$HOME_NET"}}
     with open(path, "w") as f:
@@ -155,6 +159,9 @@ def main():
     ap.add_argument("--work", help="keep wrapped captures, configs and stats here")
     ap.add_argument("--json", help="write the medians here")
     ap.add_argument("--home-net", help="HOME_NET for the rules (default: vtapd's, i.e. Suricata's RFC 1918 list)")
+    ap.add_argument("--stream-prealloc", type=int,
+                    help="detect.stream_prealloc (default vtapd's 4096): streams made at start; with --copies, "
+                         "set it to the peak detect.streams_active, else the run pays a page fault per new stream")
     ap.add_argument("--copies", type=int, default=1,
                     help="wrap each capture this many times in a row (new flows per copy; see above)")
     ap.add_argument("--input", choices=("preload", "file"), default="preload",
@@ -192,13 +199,13 @@ def main():
                            stdout=subprocess.DEVNULL)
         cfg = os.path.join(work, name + ".yaml")
         write_config(cfg, vt, rules, classification, cache, os.path.join(work, name + ".eve.json"), f"e2edet{os.getpid()}",
-                     a.home_net, preload=a.input == "preload")
+                     a.home_net, preload=a.input == "preload", stream_prealloc=a.stream_prealloc)
         bare = os.path.join(work, name + ".norules.yaml")
         write_config(bare, vt, [], "", "", "", f"e2edet{os.getpid()}", preload=a.input == "preload")
         captures.append((name, vt, cfg, bare))
     print(f"command: {' '.join(sys.argv)}")
     print(f"corpus {corpus}; {len(rules)} ET Open rule files; HOME_NET {a.home_net or 'default'}; input {a.input}; "
-          f"copies {a.copies}; "
+          f"copies {a.copies}; stream_prealloc {a.stream_prealloc or 'default'}; "
           f"work dir {work}")
 
     # Compile: cold (empty cache dir) then cached, per trial.
