@@ -130,7 +130,7 @@ public:
     uint64_t memory_bytes() const noexcept;
 
 private:
-    // What one worker knows of the order (its own cache line; only it writes).
+    // What one worker knows of the order (its own cache lines; only it writes).
     struct alignas(64) Receiver {
         std::unique_ptr<HandoffItem*[]> held;  // sorted by arrival, room for every item
         unsigned held_n = 0;

@@ -80,14 +80,12 @@ uint32_t rx_poll_once(RxLcoreCtx& c) noexcept {
             if (c.run_to_completion) {
                 c.ctr.delivered.add(n);
                 work_burst(pkts, n, c.rtc);
-            } else if (c.arrival_watermark) {
-                shard::stamp_arrivals(pkts, n, c.rx_index, c.next_arrival);
+            } else {
+                if (c.arrival_watermark) shard::stamp_arrivals(pkts, n, c.rx_index, c.next_arrival);
                 shard::shard_burst(pkts, n, c.targets, c.ctr);
                 // After the enqueues: a worker that reads this and then finds
                 // its ring empty has dequeued every packet numbered below it.
-                c.arrival_watermark->store(c.next_arrival, std::memory_order_release);
-            } else {
-                shard::shard_burst(pkts, n, c.targets, c.ctr);
+                if (c.arrival_watermark) c.arrival_watermark->store(c.next_arrival, std::memory_order_release);
             }
         }
         // Run to completion: includes the worker path (also in worker0.busy_cycles).
