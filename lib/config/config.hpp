@@ -85,7 +85,8 @@ struct DetectConfig {
     // Active TCP directions per worker whose Hyperscan stream state and
     // window are allocated (and their pages touched) at start, so the worker
     // neither mallocs nor page-faults for them; more than this allocate when
-    // opened (detect.stream_allocs). ~window + 130 bytes each.
+    // opened (detect.stream_allocs): Hyperscan state by malloc, windows from
+    // 2 MiB huge-page chunks kept for reuse. ~window + 130 bytes each.
     uint32_t stream_prealloc = 4096;       // 0..1048576
     // IPv4 and IPv6 reassembly per worker (flow::DefragConfig): datagrams under
     // reassembly at once (~72 KiB each, preallocated) and how long one may

@@ -55,10 +55,12 @@ Result<Scanner> Scanner::create(std::shared_ptr<const Database> db, const Scanne
     s.cand_end_.assign(n, 0);
     s.confirm_.assign(static_cast<size_t>(opts.window_bytes) + opts.max_chunk, 0);
     for (auto& v : s.free_streams_) v.reserve(opts.stream_pool);
-    s.free_windows_.reserve(static_cast<size_t>(opts.stream_pool) * 2);
     if (opts.stream_prealloc > opts.stream_pool)
         return fail("detect", "stream_prealloc (" + std::to_string(opts.stream_prealloc) + ") exceeds stream_pool (" +
                                   std::to_string(opts.stream_pool) + ")");
+    if (opts.stream_prealloc > opts.max_streams)
+        return fail("detect", "stream_prealloc (" + std::to_string(opts.stream_prealloc) + ") exceeds max_streams (" +
+                                  std::to_string(opts.max_streams) + ")");
     for (GroupId id : {GroupId::kStreamToServer, GroupId::kStreamToClient}) {
         const Group& g = s.db_->group(id);
         if (!g.db) continue;
@@ -71,12 +73,9 @@ Result<Scanner> Scanner::create(std::shared_ptr<const Database> db, const Scanne
             pool.push_back(st);
         }
     }
-    if (opts.stream_prealloc != 0) {
-        // every page is written now, not on a packet
-        s.window_slab_.resize(static_cast<size_t>(opts.stream_prealloc) * opts.window_bytes);
-        for (uint32_t i = opts.stream_prealloc; i-- > 0;)
-            s.free_windows_.push_back(s.window_slab_.data() + static_cast<size_t>(i) * opts.window_bytes);
-    }
+    auto windows = BlockPool::create(opts.window_bytes, opts.max_streams, opts.stream_prealloc);
+    if (!windows) return fail("detect stream windows", windows.error().to_string());
+    s.windows_ = std::move(*windows);
     return s;
 }
 
@@ -96,8 +95,7 @@ Scanner& Scanner::operator=(Scanner&& o) noexcept {
     cand_end_ = std::move(o.cand_end_);
     confirm_ = std::move(o.confirm_);
     for (size_t i = 0; i < 2; ++i) free_streams_[i] = std::exchange(o.free_streams_[i], {});
-    free_windows_ = std::exchange(o.free_windows_, {});
-    window_slab_ = std::exchange(o.window_slab_, {});
+    windows_ = std::move(o.windows_);
     counters_ = o.counters_;
     return *this;
 }
@@ -109,10 +107,7 @@ void Scanner::release() noexcept {
         for (hs_stream_t* s : v) hs_close_stream(s, nullptr, nullptr, nullptr);
         v.clear();
     }
-    for (uint8_t* w : free_windows_)
-        if (!in_slab(w)) std::free(w);
-    free_windows_.clear();
-    window_slab_ = {};
+    windows_ = {};
     if (scratch_ != nullptr) hs_free_scratch(scratch_);
     scratch_ = nullptr;
     if (inspect_.match_data != nullptr) pcre2_match_data_free(inspect_.match_data);
@@ -289,7 +284,7 @@ bool Scanner::start_stream(StreamHandle& h, const PacketInfo& info) noexcept {
         return false;
     }
     auto& pool = free_streams_[stream_slot(h.group)];
-    bool allocated = false;  // beyond the preallocated pool: malloc on the hot path
+    bool allocated = false;  // beyond the preallocated streams: malloc or a new chunk on the hot path
     if (g.db) {
         if (!pool.empty()) {
             h.hs = pool.back();
@@ -299,13 +294,9 @@ bool Scanner::start_stream(StreamHandle& h, const PacketInfo& info) noexcept {
             if (hs_open_stream(g.db.get(), 0, &h.hs) != HS_SUCCESS) h.hs = nullptr;
         }
     }
-    if (!free_windows_.empty()) {
-        h.window = free_windows_.back();
-        free_windows_.pop_back();
-    } else {
-        allocated = true;
-        h.window = static_cast<uint8_t*>(std::malloc(opts_.window_bytes));
-    }
+    const BlockPool::Taken w = windows_.take();
+    h.window = w.block;
+    allocated |= w.fresh;
     if (allocated) ++counters_.stream_allocs;
     if ((g.db && h.hs == nullptr) || h.window == nullptr) {
         close_stream(h);
@@ -327,20 +318,7 @@ void Scanner::close_stream(StreamHandle& h) noexcept {
         else
             hs_close_stream(h.hs, nullptr, nullptr, nullptr);
     }
-    if (h.window != nullptr) {
-        if (free_windows_.size() < free_windows_.capacity()) {
-            free_windows_.push_back(h.window);
-        } else if (!in_slab(h.window)) {
-            std::free(h.window);
-        } else {
-            // A full pool holds at least one malloc'd window (it has room for
-            // twice the slab): free that one, keep the slab's.
-            auto it = std::find_if(free_windows_.begin(), free_windows_.end(),
-                                   [&](const uint8_t* w) { return !in_slab(w); });
-            std::free(*it);
-            *it = h.window;
-        }
-    }
+    if (h.window != nullptr) windows_.give(h.window);
     h = StreamHandle{};
 }
 

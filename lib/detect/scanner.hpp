@@ -14,7 +14,7 @@
 
 #include <hs/hs.h>
 
-#include "core/prefaulted.hpp"
+#include "core/block_pool.hpp"
 #include "core/result.hpp"
 #include "detect/database.hpp"
 #include "detect/inspect.hpp"
@@ -30,16 +30,21 @@ struct ScannerOptions {
     // Largest chunk confirmed together with the window; a bigger chunk is
     // confirmed on its own (counted in detect.chunk_too_big).
     uint32_t max_chunk = 65536;
-    // Closed streams (Hyperscan state + window) kept for reuse, so opening a
-    // stream allocates only when more streams are live than ever before.
+    // Closed streams' Hyperscan state kept for reuse, so opening a stream
+    // mallocs only when more streams are live than ever before. (Windows are
+    // always kept: they come from a BlockPool.)
     uint32_t stream_pool = 4096;
     // Streams made at create(), before any packet: Hyperscan stream state for
-    // each stream database and a window each, the windows in one slab whose
-    // pages are touched then. Up to this many TCP directions with payload can
-    // be live without the worker calling malloc or taking a page fault for
-    // them; beyond it opening a stream allocates (detect.stream_allocs).
-    // At most stream_pool.
+    // each stream database and a window each, the windows' pages written
+    // then. Up to this many TCP directions with payload can be live without
+    // the worker calling malloc or taking a page fault for them; beyond it
+    // opening a stream mallocs its Hyperscan state and takes a window from a
+    // new 2 MiB huge-page chunk (detect.stream_allocs). At most stream_pool.
     uint32_t stream_prealloc = 0;
+    // Streams live at once, at most: a stream opened beyond it runs without
+    // one (detect.stream_open_failed). Bounds the window pool's memory, which
+    // is its peak (windows are reused, not freed). Two per tracked flow.
+    uint32_t max_streams = 1u << 20;
 };
 
 // Per-worker, single writer. Names as in stats: detect.<field>.
@@ -131,6 +136,8 @@ public:
     size_t stream_bytes() const noexcept;
 
     const ScanCounters& counters() const noexcept { return counters_; }
+    // Memory the windows hold, at its peak (for sizing; detect.stream_window_mapped_bytes).
+    size_t window_mapped_bytes() const noexcept { return windows_.mapped_bytes(); }
     const Database& database() const noexcept { return *db_; }
 
 private:
@@ -175,12 +182,7 @@ private:
     uint32_t nkept_ = 0;
     const Group* kept_group_ = nullptr;  // nullptr: no begin_packet pending (or its readers ran at once)
     std::vector<hs_stream_t*> free_streams_[2];
-    std::vector<uint8_t*> free_windows_;
-    // Windows made at create(): returned to free_windows_, never freed alone.
-    PrefaultedVector<uint8_t> window_slab_;
-    bool in_slab(const uint8_t* w) const noexcept {
-        return w >= window_slab_.data() && w < window_slab_.data() + window_slab_.size();
-    }
+    BlockPool windows_;  // window_bytes each
     ScanCounters counters_;
 };
 

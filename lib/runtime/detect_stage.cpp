@@ -400,6 +400,8 @@ void DetectStage::append_stats(const std::string& prefix, StatList& out) const {
     out.emplace_back(prefix + "flow.memory_bytes", flows_->memory_bytes());
     out.emplace_back(prefix + "detect.streams_active", streams);
     out.emplace_back(prefix + "detect.stream_memory_bytes", streams * scanner_->stream_bytes());
+    // What the window pool holds: its peak, as windows are reused, not freed.
+    out.emplace_back(prefix + "detect.stream_window_mapped_bytes", scanner_->window_mapped_bytes());
     out.emplace_back(prefix + "detect.multi_segment", ctr_.multi_segment);
     out.emplace_back(prefix + "detect.l4_invalid", ctr_.l4_invalid);
     const auto& f = filter_->counters();

@@ -165,6 +165,8 @@ Result<std::unique_ptr<WorkerStage>> make_stage(Pipeline::Impl& im, uint16_t wor
     scan.window_bytes = im.cfg.detect.stream_window_bytes;
     scan.stream_prealloc = im.cfg.detect.stream_prealloc;
     scan.stream_pool = std::max(scan.stream_pool, scan.stream_prealloc);
+    // Two directions per tracked flow: the window pool never needs more.
+    scan.max_streams = std::max<uint32_t>(2 * fc.capacity, scan.stream_prealloc);
     flow::DefragConfig dc;
     dc.max_datagrams = im.cfg.detect.defrag_max_datagrams;
     dc.timeout_ns = uint64_t{im.cfg.detect.defrag_timeout_s} * 1'000'000'000u;

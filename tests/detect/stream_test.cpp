@@ -251,31 +251,45 @@ TEST_CASE("detect preallocated streams open without allocating; more than those 
     for (auto& s : h) e.scanner->close_stream(s);
 }
 
-TEST_CASE("detect a full window pool keeps the preallocated windows and frees the others", "[detect][stream]") {
-    // Pool room: 1 stream, 2 windows; one window preallocated. Three streams
-    // live at once: the 2nd and 3rd malloc; closing them fills the pool, so
-    // closing the preallocated one must swap it for a malloc'd window (free
-    // of a slab pointer would be an ASan error), and the next opens reuse.
-    ScannerOptions so;
-    so.stream_pool = 1;
-    so.stream_prealloc = 1;
-    Engine e({rule(1, {C("evil")})}, {}, so);
+TEST_CASE("detect windows beyond the preallocated ones come from one 2 MiB chunk and are reused", "[detect][stream]") {
+    // No stream preallocated: the first open maps a chunk of 512 windows and
+    // mallocs a Hyperscan stream (counted); closed streams keep both, so the
+    // next opens allocate nothing.
+    Engine e({rule(1, {C("evil")})});
+    CHECK(e.scanner->window_mapped_bytes() == 0);
     StreamHandle h[3];
     for (auto& s : h) {
         s = e.scanner->open_stream();
         CHECK(e.stream(s, "evil") == Sids{1});
     }
-    CHECK(e.scanner->counters().stream_allocs == 2);
-    e.scanner->close_stream(h[1]);
-    e.scanner->close_stream(h[2]);
-    e.scanner->close_stream(h[0]);
+    CHECK(e.scanner->counters().stream_allocs == 3);
+    CHECK(e.scanner->window_mapped_bytes() == BlockPool::kChunkBytes);
+    for (auto& s : h) e.scanner->close_stream(s);
     for (auto& s : h) {
         s = e.scanner->open_stream();
         CHECK(e.stream(s, "more evil") == Sids{1});
     }
-    // One Hyperscan stream and two windows were pooled: the first reopen takes
-    // no allocation, the other two need a Hyperscan stream each.
-    CHECK(e.scanner->counters().stream_allocs == 4);
+    CHECK(e.scanner->counters().stream_allocs == 3);
+    CHECK(e.scanner->window_mapped_bytes() == BlockPool::kChunkBytes);
+    for (auto& s : h) e.scanner->close_stream(s);
+    CHECK(e.scanner->counters().streams_opened == e.scanner->counters().streams_closed);
+}
+
+TEST_CASE("detect a stream opened beyond max_streams is counted and scanned by nothing", "[detect][stream]") {
+    ScannerOptions so;
+    so.max_streams = 2;
+    Engine e({rule(1, {C("evil")})}, {}, so);
+    StreamHandle h[3];
+    for (auto& s : h) s = e.scanner->open_stream();
+    CHECK(e.stream(h[0], "evil") == Sids{1});
+    CHECK(e.stream(h[1], "evil") == Sids{1});
+    CHECK(e.stream(h[2], "evil").empty());
+    CHECK(h[2].state == StreamHandle::State::kFailed);
+    CHECK(e.scanner->counters().stream_open_failed == 1);
+    e.scanner->close_stream(h[0]);
+    StreamHandle again = e.scanner->open_stream();  // a window is free again
+    CHECK(e.stream(again, "evil") == Sids{1});
+    e.scanner->close_stream(again);
     for (auto& s : h) e.scanner->close_stream(s);
 }
 
@@ -288,4 +302,9 @@ TEST_CASE("detect refuses more preallocated streams than the pool keeps", "[dete
     auto s = Scanner::create(*db, so);
     REQUIRE_FALSE(s.has_value());
     CHECK_THAT(s.error().to_string(), Catch::Contains("stream_prealloc (3) exceeds stream_pool (2)"));
+    so.stream_pool = 8;
+    so.max_streams = 2;
+    auto m = Scanner::create(*db, so);
+    REQUIRE_FALSE(m.has_value());
+    CHECK_THAT(m.error().to_string(), Catch::Contains("stream_prealloc (3) exceeds max_streams (2)"));
 }
