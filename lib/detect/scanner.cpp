@@ -30,6 +30,26 @@ GroupId packet_group(const PacketInfo& info) {
     }
 }
 
+// A window is a ring of `cap` bytes holding stream byte x at x % cap.
+// Copies stream bytes [from, from + n) out of it (n <= cap).
+void ring_read(const uint8_t* ring, uint32_t cap, uint64_t from, uint32_t n, uint8_t* out) noexcept {
+    const auto at = static_cast<uint32_t>(from % cap);
+    const uint32_t head = std::min(n, cap - at);
+    std::memcpy(out, ring + at, head);
+    std::memcpy(out + head, ring, n - head);
+}
+
+// Writes `in` as stream bytes [from, from + in.size()): only the last `cap`
+// of them stay, each at its position (no byte of the ring moves).
+void ring_write(uint8_t* ring, uint32_t cap, uint64_t from, std::span<const uint8_t> in) noexcept {
+    const size_t n = std::min<size_t>(in.size(), cap);
+    const uint8_t* src = in.data() + in.size() - n;
+    const auto at = static_cast<uint32_t>((from + in.size() - n) % cap);
+    const size_t head = std::min<size_t>(n, cap - at);
+    std::memcpy(ring + at, src, head);
+    std::memcpy(ring, src + head, n - head);
+}
+
 }  // namespace
 
 Result<Scanner> Scanner::create(std::shared_ptr<const Database> db, const ScannerOptions& opts) {
@@ -73,9 +93,20 @@ Result<Scanner> Scanner::create(std::shared_ptr<const Database> db, const Scanne
             pool.push_back(st);
         }
     }
-    auto windows = BlockPool::create(opts.window_bytes, opts.max_streams, opts.stream_prealloc);
-    if (!windows) return fail("detect stream windows", windows.error().to_string());
-    s.windows_ = std::move(*windows);
+    // Window classes: kMinWindow, doubling, then window_bytes itself.
+    for (uint32_t cap = std::min(kMinWindow, opts.window_bytes);; cap = std::min(cap * 2, opts.window_bytes)) {
+        if (s.nclasses_ == kMaxWindowClasses)
+            return fail("detect", "window_bytes (" + std::to_string(opts.window_bytes) + ") is too large");
+        s.caps_[s.nclasses_++] = cap;
+        if (cap == opts.window_bytes) break;
+    }
+    // Every class prefaulted for stream_prealloc streams: that many can be
+    // live, each in any class, without a fresh page.
+    for (uint32_t k = 0; k < s.nclasses_; ++k) {
+        auto pool = BlockPool::create(s.caps_[k], opts.max_streams, opts.stream_prealloc);
+        if (!pool) return fail("detect stream windows of " + std::to_string(s.caps_[k]) + " bytes", pool.error().to_string());
+        s.windows_[k] = std::move(*pool);
+    }
     return s;
 }
 
@@ -95,7 +126,12 @@ Scanner& Scanner::operator=(Scanner&& o) noexcept {
     cand_end_ = std::move(o.cand_end_);
     confirm_ = std::move(o.confirm_);
     for (size_t i = 0; i < 2; ++i) free_streams_[i] = std::exchange(o.free_streams_[i], {});
-    windows_ = std::move(o.windows_);
+    for (uint32_t k = 0; k < kMaxWindowClasses; ++k) {
+        windows_[k] = std::move(o.windows_[k]);
+        caps_[k] = o.caps_[k];
+    }
+    nclasses_ = std::exchange(o.nclasses_, 0);
+    window_bytes_in_use_ = std::exchange(o.window_bytes_in_use_, 0);
     counters_ = o.counters_;
     return *this;
 }
@@ -107,7 +143,7 @@ void Scanner::release() noexcept {
         for (hs_stream_t* s : v) hs_close_stream(s, nullptr, nullptr, nullptr);
         v.clear();
     }
-    windows_ = {};
+    for (auto& w : windows_) w = {};
     if (scratch_ != nullptr) hs_free_scratch(scratch_);
     scratch_ = nullptr;
     if (inspect_.match_data != nullptr) pcre2_match_data_free(inspect_.match_data);
@@ -115,11 +151,19 @@ void Scanner::release() noexcept {
     inspect_ = {};
 }
 
-size_t Scanner::stream_bytes() const noexcept {
+size_t Scanner::stream_state_bytes() const noexcept {
     size_t hs = 0;
     for (GroupId g : {GroupId::kStreamToServer, GroupId::kStreamToClient})
         hs = std::max(hs, db_->stats().groups[static_cast<size_t>(g)].stream_state_bytes);
-    return hs + opts_.window_bytes;
+    return hs;
+}
+
+size_t Scanner::stream_bytes() const noexcept { return stream_state_bytes() + opts_.window_bytes; }
+
+size_t Scanner::window_mapped_bytes() const noexcept {
+    size_t n = 0;
+    for (uint32_t k = 0; k < nclasses_; ++k) n += windows_[k].mapped_bytes();
+    return n;
 }
 
 void Scanner::begin_scan(const Group& g) noexcept {
@@ -294,8 +338,10 @@ bool Scanner::start_stream(StreamHandle& h, const PacketInfo& info) noexcept {
             if (hs_open_stream(g.db.get(), 0, &h.hs) != HS_SUCCESS) h.hs = nullptr;
         }
     }
-    const BlockPool::Taken w = windows_.take();
+    const BlockPool::Taken w = windows_[0].take();
     h.window = w.block;
+    h.window_class = 0;
+    if (w.block != nullptr) window_bytes_in_use_ += caps_[0];
     allocated |= w.fresh;
     if (allocated) ++counters_.stream_allocs;
     if ((g.db && h.hs == nullptr) || h.window == nullptr) {
@@ -318,8 +364,37 @@ void Scanner::close_stream(StreamHandle& h) noexcept {
         else
             hs_close_stream(h.hs, nullptr, nullptr, nullptr);
     }
-    if (h.window != nullptr) windows_.give(h.window);
+    if (h.window != nullptr) {
+        windows_[h.window_class].give(h.window);
+        window_bytes_in_use_ -= caps_[h.window_class];
+    }
     h = StreamHandle{};
+}
+
+// The stream reaches `need` bytes: move its window to the smallest class
+// that holds min(need, window_bytes). When none is free (max_streams out)
+// the stream keeps its window, which then holds fewer bytes than
+// window_bytes (counted).
+bool Scanner::grow_window(StreamHandle& h, uint64_t need) noexcept {
+    auto k = static_cast<uint8_t>(h.window_class + 1);
+    while (k + 1u < nclasses_ && caps_[k] < need) ++k;
+    const BlockPool::Taken w = windows_[k].take();
+    if (w.block == nullptr) {
+        ++counters_.window_grow_failed;
+        return false;
+    }
+    if (w.fresh) ++counters_.stream_allocs;
+    ++counters_.window_grows;
+    // Through the confirmation buffer (free again by now): the old ring may
+    // have wrapped, and stream byte x moves from x % old to x % new.
+    const uint64_t start = h.offset - h.window_len;
+    ring_read(h.window, caps_[h.window_class], start, h.window_len, confirm_.data());
+    ring_write(w.block, caps_[k], start, std::span<const uint8_t>(confirm_.data(), h.window_len));
+    windows_[h.window_class].give(h.window);
+    window_bytes_in_use_ += caps_[k] - caps_[h.window_class];
+    h.window = w.block;
+    h.window_class = k;
+    return true;
 }
 
 // Every pending anchor ends at or before chunk_end (the end of the chunk
@@ -384,12 +459,7 @@ uint32_t Scanner::scan_stream(StreamHandle& h, std::span<const uint8_t> data, co
         // Confirm on window + chunk when it fits, else on the chunk alone.
         InspectInput in{data, h.offset, 0};
         if (h.window_len + data.size() <= confirm_.size()) {
-            // The window is a ring: stream byte x sits at x % window_bytes.
-            const uint32_t cap = opts_.window_bytes;
-            const auto first = static_cast<uint32_t>(window_start % cap);
-            const uint32_t head = std::min(h.window_len, cap - first);
-            std::memcpy(confirm_.data(), h.window + first, head);
-            std::memcpy(confirm_.data() + head, h.window, h.window_len - head);
+            ring_read(h.window, caps_[h.window_class], window_start, h.window_len, confirm_.data());
             std::memcpy(confirm_.data() + h.window_len, data.data(), data.size());
             in = InspectInput{std::span<const uint8_t>(confirm_.data(), h.window_len + data.size()), window_start, h.window_len};
         } else {
@@ -433,15 +503,12 @@ uint32_t Scanner::scan_stream(StreamHandle& h, std::span<const uint8_t> data, co
         }
     }
 
-    // Keep the last window_bytes of the stream: write the chunk's tail into
-    // the ring at its stream position (no byte of the window moves).
-    const uint32_t cap = opts_.window_bytes;
-    const size_t n = std::min<size_t>(data.size(), cap);
-    const uint64_t from = h.offset + data.size() - n;  // stream offset of the first byte kept
-    const auto at = static_cast<uint32_t>(from % cap);
-    const size_t head = std::min<size_t>(n, cap - at);
-    std::memcpy(h.window + at, data.data() + data.size() - n, head);
-    std::memcpy(h.window, data.data() + data.size() - n + head, n - head);
+    // Keep the last window_bytes of the stream, in a window grown to hold
+    // them, the chunk's tail written at its stream position.
+    const uint64_t end = h.offset + data.size();
+    if (h.window_class + 1u < nclasses_ && end > caps_[h.window_class]) grow_window(h, end);
+    const uint32_t cap = caps_[h.window_class];
+    ring_write(h.window, cap, h.offset, data);
     h.window_len = static_cast<uint32_t>(std::min<uint64_t>(uint64_t{h.window_len} + data.size(), cap));
     h.offset += data.size();
     return fired;

@@ -26,6 +26,9 @@ struct ScannerOptions {
     // Stream bytes kept per TCP direction so a candidate can be confirmed
     // against what came before the current chunk. Matches whose keywords
     // reach further back than this are missed. Counted as per-flow memory.
+    // A window starts at kMinWindow bytes and doubles as its stream grows,
+    // up to this: 44 % of the TCP directions with payload in the ndpi
+    // capture carry at most 512 bytes, and they no longer hold 4 KiB each.
     uint32_t window_bytes = 4096;
     // Largest chunk confirmed together with the window; a bigger chunk is
     // confirmed on its own (counted in detect.chunk_too_big).
@@ -35,8 +38,9 @@ struct ScannerOptions {
     // always kept: they come from a BlockPool.)
     uint32_t stream_pool = 4096;
     // Streams made at create(), before any packet: Hyperscan stream state for
-    // each stream database and a window each, the windows' pages written
-    // then. Up to this many TCP directions with payload can be live without
+    // each stream database and a window of every size class each (~2 x
+    // window_bytes per stream), the windows' pages written then. Up to this
+    // many TCP directions with payload can be live without
     // the worker calling malloc or taking a page fault for them; beyond it
     // opening a stream mallocs its Hyperscan state and takes a window from a
     // new 2 MiB huge-page chunk (detect.stream_allocs). At most stream_pool.
@@ -64,7 +68,9 @@ struct ScanCounters {
     uint64_t streams_opened = 0;
     uint64_t streams_closed = 0;   // streams given back (pooled or freed): active = opened - closed
     uint64_t stream_open_failed = 0;
-    uint64_t stream_allocs = 0;    // opens that found the pool empty and allocated (beyond stream_prealloc)
+    uint64_t stream_allocs = 0;    // opens and window growths that took memory not prefaulted (beyond stream_prealloc)
+    uint64_t window_grows = 0;     // windows moved to the next size class (or further) as their stream grew
+    uint64_t window_grow_failed = 0;  // no bigger window (max_streams out): the stream kept its smaller one
     uint64_t flowbits_full = 0;    // flowbit sets refused: the flow already holds FlowBits::kMax bits
     uint64_t readers_not_kept = 0; // begin_packet found more anchored readers than it keeps: confirmed at once
 };
@@ -90,12 +96,13 @@ struct StreamHandle {
     };
 
     hs_stream_t* hs = nullptr;
-    uint8_t* window = nullptr;  // ring of window_bytes: stream byte x at x % window_bytes
+    uint8_t* window = nullptr;  // ring of the class's capacity: stream byte x at x % capacity
     uint64_t offset = 0;        // stream bytes scanned so far
     uint32_t window_len = 0;
     State state = State::kNew;  // kIdle: no rule can fire here (ports, empty group)
     GroupId group = GroupId::kStreamToServer;
     uint8_t npending = 0;
+    uint8_t window_class = 0;   // Scanner::window_capacity(window_class) bytes
     Pending pending[kMaxPending];
 };
 
@@ -131,13 +138,22 @@ public:
     uint32_t scan_stream(StreamHandle& h, std::span<const uint8_t> data, const PacketInfo& info, MatchSink& sink) noexcept;
     void close_stream(StreamHandle& h) noexcept;
 
-    // Memory one open stream costs beyond its flow entry: Hyperscan stream
-    // state (largest of the two directions) + window.
+    // Memory one open stream costs at most beyond its flow entry: Hyperscan
+    // stream state (largest of the two directions) + a full window.
     size_t stream_bytes() const noexcept;
+    // Hyperscan state of one stream (largest of the two directions).
+    size_t stream_state_bytes() const noexcept;
+    // Bytes of the windows open streams hold now (detect.stream_memory_bytes).
+    uint64_t window_bytes_in_use() const noexcept { return window_bytes_in_use_; }
+    // Window classes: kMinWindow, doubling, up to window_bytes.
+    static constexpr uint32_t kMinWindow = 256;
+    static constexpr uint32_t kMaxWindowClasses = 10;  // 256 .. 65536 and one more
+    uint32_t window_classes() const noexcept { return nclasses_; }
+    uint32_t window_capacity(uint8_t window_class) const noexcept { return caps_[window_class]; }
 
     const ScanCounters& counters() const noexcept { return counters_; }
-    // Memory the windows hold, at its peak (for sizing; detect.stream_window_mapped_bytes).
-    size_t window_mapped_bytes() const noexcept { return windows_.mapped_bytes(); }
+    // Memory the window pools hold, at its peak (for sizing; detect.stream_window_mapped_bytes).
+    size_t window_mapped_bytes() const noexcept;
     const Database& database() const noexcept { return *db_; }
 
 private:
@@ -182,7 +198,13 @@ private:
     uint32_t nkept_ = 0;
     const Group* kept_group_ = nullptr;  // nullptr: no begin_packet pending (or its readers ran at once)
     std::vector<hs_stream_t*> free_streams_[2];
-    BlockPool windows_;  // window_bytes each
+    bool grow_window(StreamHandle& h, uint64_t need) noexcept;
+    uint8_t* take_window(uint8_t window_class) noexcept;
+    void give_window(uint8_t* w, uint8_t window_class) noexcept;
+    BlockPool windows_[kMaxWindowClasses];  // one per class, caps_[class] bytes each
+    uint32_t caps_[kMaxWindowClasses] = {};
+    uint32_t nclasses_ = 0;
+    uint64_t window_bytes_in_use_ = 0;
     ScanCounters counters_;
 };
 

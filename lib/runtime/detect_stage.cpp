@@ -391,6 +391,8 @@ void DetectStage::append_stats(const std::string& prefix, StatList& out) const {
     out.emplace_back(prefix + "detect.hs_errors", s.hs_errors);
     out.emplace_back(prefix + "detect.stream_handles_exhausted", ctr_.no_stream_handle);
     out.emplace_back(prefix + "detect.stream_allocs", s.stream_allocs);
+    out.emplace_back(prefix + "detect.window_grows", s.window_grows);
+    out.emplace_back(prefix + "detect.window_grow_failed", s.window_grow_failed);
     out.emplace_back(prefix + "detect.flowbits_full", s.flowbits_full);
     out.emplace_back(prefix + "detect.readers_not_kept", s.readers_not_kept);
     // Memory, for sizing (issue 5). Workers' values are summed, so only
@@ -399,7 +401,8 @@ void DetectStage::append_stats(const std::string& prefix, StatList& out) const {
     const uint64_t streams = s.streams_opened - s.streams_closed;
     out.emplace_back(prefix + "flow.memory_bytes", flows_->memory_bytes());
     out.emplace_back(prefix + "detect.streams_active", streams);
-    out.emplace_back(prefix + "detect.stream_memory_bytes", streams * scanner_->stream_bytes());
+    out.emplace_back(prefix + "detect.stream_memory_bytes",
+                     streams * scanner_->stream_state_bytes() + scanner_->window_bytes_in_use());
     // What the window pool holds: its peak, as windows are reused, not freed.
     out.emplace_back(prefix + "detect.stream_window_mapped_bytes", scanner_->window_mapped_bytes());
     out.emplace_back(prefix + "detect.multi_segment", ctr_.multi_segment);

@@ -275,6 +275,84 @@ TEST_CASE("detect windows beyond the preallocated ones come from one 2 MiB chunk
     CHECK(e.scanner->counters().streams_opened == e.scanner->counters().streams_closed);
 }
 
+TEST_CASE("detect a window grows with its stream and keeps the bytes a pending anchor needs", "[detect][stream]") {
+    // Anchor in the first chunk, its second content 1,500 bytes later, in
+    // chunks that take the window from 256 through 512 and 1024 to 2048.
+    Engine e({rule(1, {C("password="), C("&submit").distance(0), not_chain()})});
+    CHECK(e.scanner->window_classes() == 5);  // 256 512 1024 2048 4096
+    StreamHandle h = e.scanner->open_stream();
+    CHECK(e.stream(h, "POST x password=hunter2").empty());
+    CHECK(h.window_class == 0);
+    CHECK(e.scanner->window_bytes_in_use() == 256);
+    for (int i = 0; i < 5; ++i) CHECK(e.stream(h, std::string(300, 'a' + i)).empty());
+    CHECK(e.scanner->window_capacity(h.window_class) == 2048);
+    CHECK(e.scanner->window_bytes_in_use() == 2048);
+    CHECK(e.scanner->counters().window_grows == 3);
+    CHECK(e.stream(h, "&submit=1") == Sids{1});  // "password=" from 1,500 bytes back
+    e.scanner->close_stream(h);
+    CHECK(e.scanner->window_bytes_in_use() == 0);
+}
+
+TEST_CASE("detect a chunk bigger than the next class skips to the class that holds it", "[detect][stream]") {
+    Engine e({rule(1, {C("BEGIN"), C("END").distance(0), not_chain()})});
+    StreamHandle h = e.scanner->open_stream();
+    CHECK(e.stream(h, "BEGIN" + std::string(1400, '.')).empty());
+    CHECK(e.scanner->window_capacity(h.window_class) == 2048);
+    CHECK(e.scanner->counters().window_grows == 1);
+    CHECK(e.stream(h, std::string(2000, '.')).empty());
+    CHECK(e.scanner->window_capacity(h.window_class) == 4096);
+    CHECK(e.stream(h, "END") == Sids{1});           // BEGIN is 3,403 bytes back: in the 4 KiB window
+    CHECK(e.stream(h, "BEGIN").empty());
+    CHECK(e.stream(h, std::string(4100, '.')).empty());
+    CHECK(e.stream(h, "END").empty());  // BEGIN left the 4 KiB window: documented limit
+    e.scanner->close_stream(h);
+}
+
+TEST_CASE("detect a window size that is not a power of two is the last class", "[detect][stream]") {
+    ScannerOptions so;
+    so.window_bytes = 1000;
+    Engine e({rule(1, {C("BEGIN"), C("END").distance(0), not_chain()})}, {}, so);
+    CHECK(e.scanner->window_classes() == 3);  // 256 512 1000
+    CHECK(e.scanner->window_capacity(2) == 1000);
+    StreamHandle h = e.scanner->open_stream();
+    CHECK(e.stream(h, std::string(700, '.') + "BEGIN").empty());
+    CHECK(e.stream(h, std::string(980, '.')).empty());
+    CHECK(e.stream(h, "END") == Sids{1});  // BEGIN's end is 980 bytes back, its start 985
+    CHECK(e.stream(h, "BEGIN" + std::string(996, '.')).empty());
+    CHECK(e.stream(h, "END").empty());     // BEGIN's first byte is 1,001 bytes back: outside
+    e.scanner->close_stream(h);
+}
+
+TEST_CASE("detect a window that cannot grow keeps working at its size and grows later", "[detect][stream]") {
+    // Windows of 256 and 512 bytes, one of each (max_streams 1). Stream a
+    // holds the 512-byte one, so b stays at 256 bytes (its ring wraps) until
+    // a closes; then b grows and its wrapped ring is copied in stream order.
+    ScannerOptions so;
+    so.window_bytes = 512;
+    so.max_streams = 1;
+    Engine e({rule(1, {C("BEGIN"), C("END").distance(0), not_chain()})}, {}, so);
+    StreamHandle a = e.scanner->open_stream();
+    CHECK(e.stream(a, std::string(300, '.')).empty());
+    CHECK(e.scanner->window_capacity(a.window_class) == 512);
+    StreamHandle b = e.scanner->open_stream();
+    CHECK(e.stream(b, std::string(200, '.')).empty());
+    CHECK(e.stream(b, "BEGIN" + std::string(100, '.')).empty());
+    CHECK(b.window_class == 0);
+    CHECK(e.scanner->counters().window_grow_failed == 1);
+    CHECK(b.window_len == 256);
+    CHECK(e.stream(b, "END") == Sids{1});  // within 256 bytes: still confirmed
+    CHECK(e.stream(b, "BEGIN" + std::string(300, '.')).empty());
+    CHECK(e.stream(b, "END").empty());     // 305 bytes back: beyond the 256 it kept
+    CHECK(e.stream(b, "BEGIN" + std::string(100, ':')).empty());  // in the wrapped 256-byte ring
+    e.scanner->close_stream(a);
+    CHECK(e.stream(b, std::string(200, ',')).empty());  // grows: the ring copied in stream order
+    CHECK(e.scanner->window_capacity(b.window_class) == 512);
+    CHECK(b.window_len == 456);
+    CHECK(e.stream(b, "END") == Sids{1});  // BEGIN is 300 bytes back, from the copied ring
+    e.scanner->close_stream(b);
+    CHECK(e.scanner->window_bytes_in_use() == 0);
+}
+
 TEST_CASE("detect a stream opened beyond max_streams is counted and scanned by nothing", "[detect][stream]") {
     ScannerOptions so;
     so.max_streams = 2;
