@@ -65,6 +65,7 @@ private:
     struct Packet;  // the packet being processed (for the stream sink callback)
     DetectStage() = default;
     void process(rte_mbuf* m, uint64_t now_ns) noexcept;
+    void prefetch_ahead(rte_mbuf** pkts, uint16_t n, int i) noexcept;
     void process_reassembled(const flow::Reassembled& r, shard::Arrival a, uint64_t now_ns) noexcept;
     void process_frame(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t now_ns) noexcept;
     void process_handed(const HandoffItem& it) noexcept;
