@@ -260,7 +260,7 @@ def main():
                   f"(elapsed {el:.3f} s, start {start_s:.2f} s); ceiling {c['gbps']:.3f} Gbit/s {c['pps']:,.0f} pps "
                   f"(scan {c['scan_s'] * 1e3:.1f} ms); ratio {vt_gbps / c['gbps']:.3f}; no rules {r['bare_gbps'][-1]:.3f} Gbit/s"
                   f"; worker busy {r['busy'][-1]:.2f}, core {r['core_gbps'][-1]:.3f} Gbit/s = {r['core_ratio'][-1]:.3f} of ceiling"
-                  f"; candidates/scan {r['cand_per_scan'][-1]:.1f}; detect.bytes {s['detect.bytes']:,} vs ceiling {scanned:,}"
+                  f"; candidates/scan {r['cand_per_scan'][-1]:.1f}; detect.bytes {s['detect.bytes']:,} (stream {s['detect.stream_bytes']:,}) vs ceiling {scanned:,} (stream {c['stream_bytes']:,})"
                   + ("" if same else f"  MISMATCH: ceiling {c['packets']} packets {c['inner_bytes']} B, vtapd "
                                       f"{s['decap.delivered']} packets {s['worker.bytes']} B"))
             r["last"] = {"stats": s, "ceiling": c}

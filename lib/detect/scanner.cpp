@@ -435,6 +435,7 @@ uint32_t Scanner::scan_stream(StreamHandle& h, std::span<const uint8_t> data, co
     }
     ++counters_.stream_scans;
     counters_.bytes += data.size();
+    counters_.stream_bytes += data.size();
     const Group& g = db_->group(h.group);
     begin_scan(g);
     if (h.hs != nullptr && hs_scan_stream(h.hs, reinterpret_cast<const char*>(data.data()), static_cast<unsigned>(data.size()), 0,

@@ -55,7 +55,8 @@ struct ScannerOptions {
 struct ScanCounters {
     uint64_t packet_scans = 0;
     uint64_t stream_scans = 0;
-    uint64_t bytes = 0;
+    uint64_t bytes = 0;            // payload bytes scanned, packets and streams
+    uint64_t stream_bytes = 0;     // of which in stream mode
     uint64_t gated = 0;            // scans skipped: no rule of the group accepts these ports
     uint64_t candidates = 0;       // rules nominated (Hyperscan, pending, always)
     uint64_t header_passed = 0;    // candidates whose header checks passed (payload inspected)

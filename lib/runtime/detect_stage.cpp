@@ -394,6 +394,7 @@ void DetectStage::append_stats(const std::string& prefix, StatList& out) const {
     out.emplace_back(prefix + "detect.packet_scans", s.packet_scans);
     out.emplace_back(prefix + "detect.stream_scans", s.stream_scans);
     out.emplace_back(prefix + "detect.bytes", s.bytes);
+    out.emplace_back(prefix + "detect.stream_bytes", s.stream_bytes);
     out.emplace_back(prefix + "detect.candidates", s.candidates);
     out.emplace_back(prefix + "detect.retries_skipped", s.retries_skipped);
     out.emplace_back(prefix + "detect.matches", s.matches);

@@ -2,8 +2,9 @@
 """Integration: bench/detect_ceiling scans exactly the bytes vtapd's worker
 hands to Hyperscan. On a synthetic VTAP capture (vtap-pcap synth, planted
 signature) with rules that accept every port (so no port gate skips a scan),
-the ceiling's packets, inner bytes and block + stream bytes must equal
-vtapd's decap.delivered, worker.bytes and detect.bytes, offline with one
+the ceiling's packets, inner bytes, block + stream bytes and stream bytes
+must equal vtapd's decap.delivered, worker.bytes, detect.bytes and
+detect.stream_bytes, offline with one
 worker; and it refuses a configuration that loads no rules.
 
 usage: detect_ceiling_test.py VTAPD VTAP_PCAP DETECT_CEILING
@@ -70,6 +71,8 @@ def main():
               f"both block and stream scans were recorded: {c}")
         check(c["block_bytes"] + c["stream_bytes"] == s["detect.bytes"],
               f"scanned bytes {c['block_bytes']} + {c['stream_bytes']} vs detect.bytes {s['detect.bytes']}")
+        check(c["stream_bytes"] == s["detect.stream_bytes"],
+              f"stream bytes {c['stream_bytes']} vs detect.stream_bytes {s['detect.stream_bytes']}")
         check(s["detect.matches"] > 0, "the planted signature matched in vtapd (the rules are live)")
         check(c["scan_s"] > 0 and c["gbps"] > 0 and c["hs_errors"] == 0, f"a timed, error-free scan: {c}")
         r = subprocess.run([ceiling, "-c", config(d, pcap, None), "--pcap", pcap], capture_output=True, text=True,
