@@ -3,9 +3,9 @@
 //
 // It reads the same VTAP capture and the same vtapd configuration, and in an
 // untimed pass does what vtapd's RX lcore and worker do to each frame before
-// detection (outer checks, inner parse, trim, flow lookup, TCP reassembly with
-// lib/flow), recording every byte range the worker hands to its Scanner and
-// which database scans it: each packet's payload in block mode (the group
+// detection (outer checks, inner parse, trim, IP reassembly with lib/flow's
+// Defrag, flow lookup, TCP reassembly with lib/flow), recording every byte
+// range the worker hands to its Scanner and which database scans it: each packet's payload in block mode (the group
 // scan_packet picks), each TCP direction's in-order bytes in stream mode (a
 // new stream after a gap, the stream given back when its flow closes). The
 // databases come from runtime::load_and_compile on the config's detect
@@ -40,6 +40,7 @@
 #include "decap/decap.hpp"
 #include "detect/database.hpp"
 #include "detect/scanner.hpp"
+#include "flow/defrag.hpp"
 #include "flow/flow_table.hpp"
 #include "flow/tcp.hpp"
 #include "runtime/rule_loading.hpp"
@@ -126,8 +127,11 @@ detect::GroupId packet_group(uint8_t proto, bool stream_added) {
 }
 
 // One frame as vtapd's RX lcore (decap) and DetectStage::process see it.
+void record_inner(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t now_ns, flow::FlowTable& flows,
+                  Recording& rec);
+
 void record_frame(const uint8_t* data, uint32_t caplen, uint64_t now_ns, const config::Config& cfg,
-                  flow::FlowTable& flows, Recording& rec) {
+                  flow::FlowTable& flows, flow::Defrag& defrag, Recording& rec) {
     const auto& dc = cfg.decap;
     const uint32_t first_seg = std::min<uint32_t>(caplen, uint32_t{cfg.mempool.data_room} - kMbufHeadroom);
     wire::OuterInfo o;
@@ -155,7 +159,26 @@ void record_frame(const uint8_t* data, uint32_t caplen, uint64_t now_ns, const c
     const uint32_t len = std::min<uint32_t>(avail, in.end);  // decap trims to the IP packet
     ++rec.packets;
     rec.inner_bytes += std::min<uint32_t>(caplen - o.inner_off, in.end);
+    if (m.flags & kFlagFragment) {
+        // As DetectStage::process: a fragment is not scanned; the datagram
+        // it completes is, re-parsed (process_reassembled).
+        const flow::Reassembled* r = defrag.add(frame, len, m, now_ns);
+        if (!r) return;
+        wire::InnerInfo rin;
+        if (wire::parse_inner(r->frame, r->len, r->len, rin, why) != wire::Verdict::kPass) return;
+        PktMeta rm = r->meta;
+        rm.flags &= kFlagVxlanReserved | kFlagUntunneled;
+        decap::set_inner_meta(rm, rin);
+        rm.flow_hash = shard::flow_hash(r->frame, rm);
+        record_inner(r->frame, r->len, rm, now_ns, flows, rec);
+        return;
+    }
+    record_inner(frame, len, m, now_ns, flows, rec);
+}
 
+// What DetectStage::process_frame hands to its Scanner for one whole packet.
+void record_inner(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t now_ns, flow::FlowTable& flows,
+                  Recording& rec) {
     const uint8_t proto = (m.flags & kFlagL4Invalid) ? 0 : m.l4_proto;
     const uint32_t poff = std::min<uint32_t>(m.payload_off, len);
     const flow::Lookup lk = flows.lookup_or_create(frame, m, now_ns);
@@ -272,6 +295,14 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "detect_ceiling: %s\n", flows.error().to_string().c_str());
         return 1;
     }
+    flow::DefragConfig dc;  // as runtime::Pipeline builds it
+    dc.max_datagrams = cfg->detect.defrag_max_datagrams;
+    dc.timeout_ns = uint64_t{cfg->detect.defrag_timeout_s} * 1'000'000'000u;
+    auto defrag = flow::Defrag::create(dc);
+    if (!defrag) {
+        std::fprintf(stderr, "detect_ceiling: %s\n", defrag.error().to_string().c_str());
+        return 1;
+    }
     Recording rec;
     (*flows)->set_close_hook(&on_close, &rec);
     char err[PCAP_ERRBUF_SIZE];
@@ -287,7 +318,7 @@ int main(int argc, char** argv) {
     const u_char* data = nullptr;
     while (pcap_next_ex(p, &h, &data) == 1) {
         const uint64_t us = uint64_t(h->ts.tv_sec) * 1'000'000u + uint64_t(h->ts.tv_usec) / (nano ? 1000u : 1u);
-        record_frame(data, h->caplen, us * 1000u, *cfg, **flows, rec);
+        record_frame(data, h->caplen, us * 1000u, *cfg, **flows, **defrag, rec);
     }
     pcap_close(p);
     const size_t flow_bytes = (*flows)->bytes_per_flow();
