@@ -17,8 +17,7 @@
 // Not modelled (they only shift which bytes count, and the summary lets the
 // script compare packets and bytes with vtapd's counters): port gates (the
 // ceiling scans every payload), flow expiry between bursts (vtapd expires
-// when its ring runs dry), frames spread over several mbufs (the script
-// sizes data_room so none are).
+// when its ring runs dry).
 //
 //   detect_ceiling -c CONFIG --pcap FILE [--repeat N]
 // Prints one JSON object: packets, inner bytes, scanned bytes, median scan
@@ -133,7 +132,11 @@ void record_inner(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t
 void record_frame(const uint8_t* data, uint32_t caplen, uint64_t now_ns, const config::Config& cfg,
                   flow::FlowTable& flows, flow::Defrag& defrag, Recording& rec) {
     const auto& dc = cfg.decap;
-    const uint32_t first_seg = std::min<uint32_t>(caplen, uint32_t{cfg.mempool.data_room} - kMbufHeadroom);
+    // net_pcap copies a frame into data_room-sized segments and the worker
+    // scans the first (detect.multi_segment); a preloaded port attaches each
+    // frame whole to one mbuf, cut at 65,535 bytes (an extbuf's length).
+    const uint32_t seg_max = !cfg.ports.empty() && cfg.ports[0].preload ? 65535u : uint32_t{cfg.mempool.data_room} - kMbufHeadroom;
+    const uint32_t first_seg = std::min<uint32_t>(caplen, seg_max);
     wire::OuterInfo o;
     DropReason why;
     if (wire::parse_outer(data, first_seg, caplen, dc.udp_port, o, why) == wire::Verdict::kDrop ||
