@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <numeric>
 #include <random>
 #include <vector>
@@ -43,20 +44,34 @@ struct Frames {
     const uint8_t* frame(uint32_t i) const { return &bytes[size_t{i} * kFrameStride]; }
 };
 
-void BM_FlowLookup(benchmark::State& state) {
-    const auto n = static_cast<uint32_t>(state.range(0));
-    const Frames fr(n);
-    FlowConfig cfg;
-    cfg.capacity = n;
-    cfg.segment_pool_bytes = 0;
-    auto t = FlowTable::create(cfg);
-    if (!t) {
-        state.SkipWithError(t.error().to_string().c_str());
-        return;
+// state.range(0) flows, a frame each, all in a table sized for them; table
+// is null (and the benchmark skipped) when it cannot be made.
+struct FilledTable {
+    uint32_t n;
+    Frames fr;
+    std::unique_ptr<FlowTable> table;
+
+    explicit FilledTable(benchmark::State& state) : n(static_cast<uint32_t>(state.range(0))), fr(n) {
+        FlowConfig cfg;
+        cfg.capacity = n;
+        cfg.segment_pool_bytes = 0;
+        auto t = FlowTable::create(cfg);
+        if (!t) {
+            state.SkipWithError(t.error().to_string().c_str());
+            return;
+        }
+        table = std::move(*t);
+        for (uint32_t i = 0; i < n; i++) table->lookup_or_create(fr.frame(i), fr.meta[i], 1);
     }
-    FlowTable& table = **t;
+};
+
+void BM_FlowLookup(benchmark::State& state) {
+    const FilledTable ft(state);
+    if (!ft.table) return;
+    const uint32_t n = ft.n;
+    const Frames& fr = ft.fr;
+    FlowTable& table = *ft.table;
     uint64_t now = 1;
-    for (uint32_t i = 0; i < n; i++) table.lookup_or_create(fr.frame(i), fr.meta[i], now);
     uint32_t k = 0;
     for (auto _ : state) {
         const uint32_t i = fr.order[k];
@@ -81,23 +96,13 @@ BENCHMARK(BM_FlowLookup)->Arg(1000)->Arg(100'000)->Arg(1'000'000);
 // table is in L2; at 1M (256 MB of Flows) every lookup leaves the caches.
 void BM_FlowLookupBurst(benchmark::State& state) {
     constexpr uint32_t kBurst = 32;
-    const auto n = static_cast<uint32_t>(state.range(0));
     const bool hints = state.range(1) != 0;
-    const Frames fr(n);
-    FlowConfig cfg;
-    cfg.capacity = n;
-    cfg.segment_pool_bytes = 0;
-    auto t = FlowTable::create(cfg);
-    if (!t) {
-        state.SkipWithError(t.error().to_string().c_str());
-        return;
-    }
-    FlowTable& table = **t;
+    const FilledTable ft(state);
+    if (!ft.table) return;
+    const Frames& fr = ft.fr;
     uint64_t now = 1;
-    for (uint32_t i = 0; i < n; i++) table.lookup_or_create(fr.frame(i), fr.meta[i], now);
-    uint32_t k = 0;
-    for (auto _ : state) {
-        if (k + kBurst > n) k = 0;
+    for (uint32_t k = 0; auto _ : state) {
+        if (k + kBurst > ft.n) k = 0;
         const uint32_t* ids = &fr.order[k];
         k += kBurst;
         for (uint32_t j = 0; j < kBurst; j++) {
@@ -106,16 +111,16 @@ void BM_FlowLookupBurst(benchmark::State& state) {
         }
         for (int j = -4; j < static_cast<int>(kBurst); j++) {
             if (hints) {
-                if (j + 4 < static_cast<int>(kBurst)) table.prefetch_index(fr.meta[ids[j + 4]].flow_hash);
-                if (j + 3 >= 0 && j + 3 < static_cast<int>(kBurst)) table.prefetch_flow(fr.meta[ids[j + 3]].flow_hash);
+                if (j + 4 < static_cast<int>(kBurst)) ft.table->prefetch_index(fr.meta[ids[j + 4]].flow_hash);
+                if (j + 3 >= 0 && j + 3 < static_cast<int>(kBurst)) ft.table->prefetch_flow(fr.meta[ids[j + 3]].flow_hash);
             }
             if (j < 0) continue;
             now += 200;  // 5 Mpps, as in BM_FlowLookup
-            const Lookup l = table.lookup_or_create(fr.frame(ids[j]), fr.meta[ids[j]], now);
+            const Lookup l = ft.table->lookup_or_create(fr.frame(ids[j]), fr.meta[ids[j]], now);
             benchmark::DoNotOptimize(l.flow);
         }
     }
-    if (table.counters().created.get() != n) state.SkipWithError("a lookup created a flow");
+    if (ft.table->counters().created.get() != ft.n) state.SkipWithError("a lookup created a flow");
     state.SetItemsProcessed(state.iterations() * kBurst);
 }
 BENCHMARK(BM_FlowLookupBurst)->ArgsProduct({{1000, 100'000, 1'000'000}, {0, 1}});
