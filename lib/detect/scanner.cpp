@@ -131,7 +131,6 @@ Scanner& Scanner::operator=(Scanner&& o) noexcept {
         caps_[k] = o.caps_[k];
     }
     nclasses_ = std::exchange(o.nclasses_, 0);
-    window_bytes_in_use_ = std::exchange(o.window_bytes_in_use_, 0);
     counters_ = o.counters_;
     return *this;
 }
@@ -159,6 +158,14 @@ size_t Scanner::stream_state_bytes() const noexcept {
 }
 
 size_t Scanner::stream_bytes() const noexcept { return stream_state_bytes() + opts_.window_bytes; }
+
+uint64_t Scanner::window_bytes_in_use() const noexcept {
+    // Blocks out of a pool: those ever handed out, less those given back.
+    uint64_t n = 0;
+    for (uint32_t k = 0; k < nclasses_; ++k)
+        n += uint64_t{caps_[k]} * (windows_[k].carved() - windows_[k].free_blocks());
+    return n;
+}
 
 size_t Scanner::window_mapped_bytes() const noexcept {
     size_t n = 0;
@@ -341,7 +348,6 @@ bool Scanner::start_stream(StreamHandle& h, const PacketInfo& info) noexcept {
     const BlockPool::Taken w = windows_[0].take();
     h.window = w.block;
     h.window_class = 0;
-    if (w.block != nullptr) window_bytes_in_use_ += caps_[0];
     allocated |= w.fresh;
     if (allocated) ++counters_.stream_allocs;
     if ((g.db && h.hs == nullptr) || h.window == nullptr) {
@@ -364,10 +370,7 @@ void Scanner::close_stream(StreamHandle& h) noexcept {
         else
             hs_close_stream(h.hs, nullptr, nullptr, nullptr);
     }
-    if (h.window != nullptr) {
-        windows_[h.window_class].give(h.window);
-        window_bytes_in_use_ -= caps_[h.window_class];
-    }
+    if (h.window != nullptr) windows_[h.window_class].give(h.window);
     h = StreamHandle{};
 }
 
@@ -375,13 +378,13 @@ void Scanner::close_stream(StreamHandle& h) noexcept {
 // that holds min(need, window_bytes). When none is free (max_streams out)
 // the stream keeps its window, which then holds fewer bytes than
 // window_bytes (counted).
-bool Scanner::grow_window(StreamHandle& h, uint64_t need) noexcept {
+void Scanner::grow_window(StreamHandle& h, uint64_t need) noexcept {
     auto k = static_cast<uint8_t>(h.window_class + 1);
     while (k + 1u < nclasses_ && caps_[k] < need) ++k;
     const BlockPool::Taken w = windows_[k].take();
     if (w.block == nullptr) {
         ++counters_.window_grow_failed;
-        return false;
+        return;
     }
     if (w.fresh) ++counters_.stream_allocs;
     ++counters_.window_grows;
@@ -391,10 +394,8 @@ bool Scanner::grow_window(StreamHandle& h, uint64_t need) noexcept {
     ring_read(h.window, caps_[h.window_class], start, h.window_len, confirm_.data());
     ring_write(w.block, caps_[k], start, std::span<const uint8_t>(confirm_.data(), h.window_len));
     windows_[h.window_class].give(h.window);
-    window_bytes_in_use_ += caps_[k] - caps_[h.window_class];
     h.window = w.block;
     h.window_class = k;
-    return true;
 }
 
 // Every pending anchor ends at or before chunk_end (the end of the chunk

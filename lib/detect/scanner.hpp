@@ -145,7 +145,7 @@ public:
     // Hyperscan state of one stream (largest of the two directions).
     size_t stream_state_bytes() const noexcept;
     // Bytes of the windows open streams hold now (detect.stream_memory_bytes).
-    uint64_t window_bytes_in_use() const noexcept { return window_bytes_in_use_; }
+    uint64_t window_bytes_in_use() const noexcept;
     // Window classes: kMinWindow, doubling, up to window_bytes.
     static constexpr uint32_t kMinWindow = 256;
     static constexpr uint32_t kMaxWindowClasses = 10;  // 256 .. 65536 and one more
@@ -199,13 +199,10 @@ private:
     uint32_t nkept_ = 0;
     const Group* kept_group_ = nullptr;  // nullptr: no begin_packet pending (or its readers ran at once)
     std::vector<hs_stream_t*> free_streams_[2];
-    bool grow_window(StreamHandle& h, uint64_t need) noexcept;
-    uint8_t* take_window(uint8_t window_class) noexcept;
-    void give_window(uint8_t* w, uint8_t window_class) noexcept;
+    void grow_window(StreamHandle& h, uint64_t need) noexcept;
     BlockPool windows_[kMaxWindowClasses];  // one per class, caps_[class] bytes each
     uint32_t caps_[kMaxWindowClasses] = {};
     uint32_t nclasses_ = 0;
-    uint64_t window_bytes_in_use_ = 0;
     ScanCounters counters_;
 };
 
