@@ -5,9 +5,10 @@
 // untimed pass does what vtapd's RX lcore and worker do to each frame before
 // detection (outer checks, inner parse, trim, IP reassembly with lib/flow's
 // Defrag, flow lookup, TCP reassembly with lib/flow), recording every byte
-// range the worker hands to its Scanner and which database scans it: each packet's payload in block mode (the group
-// scan_packet picks), each TCP direction's in-order bytes in stream mode (a
-// new stream after a gap, the stream given back when its flow closes). The
+// range the worker hands to its Scanner and which database scans it: each
+// packet's payload in block mode (the group scan_packet picks), each TCP
+// direction's in-order bytes in stream mode (a new stream after a gap, the
+// stream given back when its flow closes). The
 // databases come from runtime::load_and_compile on the config's detect
 // section, as vtapd's do. Then it times Hyperscan alone over those ranges in
 // order, doing nothing per match: no header checks, no confirmation, no
@@ -125,17 +126,36 @@ detect::GroupId packet_group(uint8_t proto, bool stream_added) {
     }
 }
 
-// One frame as vtapd's RX lcore (decap) and DetectStage::process see it.
+// What DetectStage::process_frame hands to its Scanner for one whole packet.
 void record_inner(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t now_ns, flow::FlowTable& flows,
-                  Recording& rec);
+                  Recording& rec) {
+    const uint8_t proto = (m.flags & kFlagL4Invalid) ? 0 : m.l4_proto;
+    const uint32_t poff = std::min<uint32_t>(m.payload_off, len);
+    const flow::Lookup lk = flows.lookup_or_create(frame, m, now_ns);
+    flow::TcpSegment seg;
+    const bool tcp = lk.flow && flow::parse_tcp(frame, len, m, seg);
+    const bool stream_added = lk.flow && tcp && !seg.payload.empty() && !(lk.flow->flags & flow::kFlowUntracked);
+    if (len > poff) {
+        ScanOp op;
+        op.kind = ScanOp::kBlock;
+        op.group = packet_group(proto, stream_added);
+        op.off = rec.arena.size();
+        op.len = len - poff;
+        rec.arena.insert(rec.arena.end(), frame + poff, frame + len);
+        rec.ops.push_back(op);
+    }
+    if (tcp) flows.tcp_segment(*lk.flow, lk.dir, seg, now_ns, flow::Sink{&on_chunk, &rec});
+}
 
+// One frame as vtapd's RX lcore (decap) and DetectStage::process see it.
 void record_frame(const uint8_t* data, uint32_t caplen, uint64_t now_ns, const config::Config& cfg,
                   flow::FlowTable& flows, flow::Defrag& defrag, Recording& rec) {
     const auto& dc = cfg.decap;
     // net_pcap copies a frame into data_room-sized segments and the worker
     // scans the first (detect.multi_segment); a preloaded port attaches each
     // frame whole to one mbuf, cut at 65,535 bytes (an extbuf's length).
-    const uint32_t seg_max = !cfg.ports.empty() && cfg.ports[0].preload ? 65535u : uint32_t{cfg.mempool.data_room} - kMbufHeadroom;
+    const bool preload = !cfg.ports.empty() && cfg.ports[0].preload;
+    const uint32_t seg_max = preload ? 65535u : uint32_t{cfg.mempool.data_room} - kMbufHeadroom;
     const uint32_t first_seg = std::min<uint32_t>(caplen, seg_max);
     wire::OuterInfo o;
     DropReason why;
@@ -167,37 +187,13 @@ void record_frame(const uint8_t* data, uint32_t caplen, uint64_t now_ns, const c
         // it completes is, re-parsed (process_reassembled).
         const flow::Reassembled* r = defrag.add(frame, len, m, now_ns);
         if (!r) return;
-        wire::InnerInfo rin;
-        if (wire::parse_inner(r->frame, r->len, r->len, rin, why) != wire::Verdict::kPass) return;
         PktMeta rm = r->meta;
-        rm.flags &= kFlagVxlanReserved | kFlagUntunneled;
-        decap::set_inner_meta(rm, rin);
+        if (!decap::reparse_datagram(r->frame, r->len, rm)) return;
         rm.flow_hash = shard::flow_hash(r->frame, rm);
         record_inner(r->frame, r->len, rm, now_ns, flows, rec);
         return;
     }
     record_inner(frame, len, m, now_ns, flows, rec);
-}
-
-// What DetectStage::process_frame hands to its Scanner for one whole packet.
-void record_inner(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t now_ns, flow::FlowTable& flows,
-                  Recording& rec) {
-    const uint8_t proto = (m.flags & kFlagL4Invalid) ? 0 : m.l4_proto;
-    const uint32_t poff = std::min<uint32_t>(m.payload_off, len);
-    const flow::Lookup lk = flows.lookup_or_create(frame, m, now_ns);
-    flow::TcpSegment seg;
-    const bool tcp = lk.flow && flow::parse_tcp(frame, len, m, seg);
-    const bool stream_added = lk.flow && tcp && !seg.payload.empty() && !(lk.flow->flags & flow::kFlowUntracked);
-    if (len > poff) {
-        ScanOp op;
-        op.kind = ScanOp::kBlock;
-        op.group = packet_group(proto, stream_added);
-        op.off = rec.arena.size();
-        op.len = len - poff;
-        rec.arena.insert(rec.arena.end(), frame + poff, frame + len);
-        rec.ops.push_back(op);
-    }
-    if (tcp) flows.tcp_segment(*lk.flow, lk.dir, seg, now_ns, flow::Sink{&on_chunk, &rec});
 }
 
 int noop(unsigned, unsigned long long, unsigned long long, unsigned, void*) { return 0; }

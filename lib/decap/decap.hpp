@@ -96,6 +96,20 @@ inline void set_inner_meta(PktMeta& meta, const wire::InnerInfo& in) noexcept {
     meta.l4_proto = in.l4_proto;
 }
 
+// A reassembled datagram's metadata: `meta` is its first fragment's (the
+// tunnel fields and what decap knew of the copy, kFlagVxlanReserved and
+// kFlagUntunneled, stay), the rest re-parsed from the whole datagram at
+// frame[0..len). False when the datagram does not parse. The flow hash is
+// left to the caller (shard). Shared by DetectStage and bench/detect_ceiling.
+inline bool reparse_datagram(const uint8_t* frame, uint32_t len, PktMeta& meta) noexcept {
+    wire::InnerInfo in;
+    DropReason why;
+    if (wire::parse_inner(frame, len, len, in, why) != wire::Verdict::kPass) return false;
+    meta.flags &= kFlagVxlanReserved | kFlagUntunneled;
+    set_inner_meta(meta, in);
+    return true;
+}
+
 // Validates and decapsulates pkts[0..n) in place. Returns the number of
 // survivors, packed at pkts[0..ret). Requires register_pkt_meta() to have run.
 uint16_t decap_burst(rte_mbuf** pkts, uint16_t n, const DecapConfig& cfg,

@@ -248,16 +248,11 @@ void DetectStage::process(rte_mbuf* mb, uint64_t now_ns) noexcept {
 }
 
 void DetectStage::process_reassembled(const flow::Reassembled& r, shard::Arrival a, uint64_t now_ns) noexcept {
-    wire::InnerInfo in;
-    DropReason why;
-    if (wire::parse_inner(r.frame, r.len, r.len, in, why) != wire::Verdict::kPass) {
+    PktMeta m = r.meta;
+    if (!decap::reparse_datagram(r.frame, r.len, m)) {
         ctr_.defrag_parse_failed++;
         return;
     }
-    PktMeta m = r.meta;
-    // Keep what decap knew of the copy (tunnel flags); the rest is the new parse's.
-    m.flags &= kFlagVxlanReserved | kFlagUntunneled;
-    decap::set_inner_meta(m, in);
     m.flow_hash = shard::flow_hash(r.frame, m);  // the fragments' hash keyed on addresses only
     if (handoff_) {
         // Its flow lives where shard sends the 5-tuple's unfragmented packets.
@@ -338,7 +333,7 @@ void DetectStage::process_frame(const uint8_t* frame, uint32_t len, const PktMet
 // Hyperscan will read) while this one is scanned. The flow lookup is two
 // dependent misses once the table outgrows the caches (index entry, then
 // Flow); they are requested ahead too, as DPDK's rte_hash bulk lookup does
-// (bench/flow_bench BM_FlowLookupBurst: 2.3x at 100k flows). Going further
+// (bench/flow_bench BM_FlowLookupBurst: 1.9x at 100k flows). Going further
 // down the chain (stream handle, Hyperscan state) measured slower.
 void DetectStage::prefetch_ahead(rte_mbuf** pkts, uint16_t n, int i) noexcept {
     constexpr int kFrameAhead = 3;
