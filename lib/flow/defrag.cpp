@@ -90,16 +90,20 @@ void Defrag::release(uint32_t i) noexcept {
 
 // A used slot older than the timeout is released and counted.
 bool Defrag::reclaim_if_expired(uint32_t i, uint64_t now_ns) noexcept {
-    // A clock that stepped back (capture time) never makes a datagram old.
-    if (!slots_[i].used || now_ns <= slots_[i].first_ns || now_ns - slots_[i].first_ns <= cfg_.timeout_ns) return false;
+    if (!slots_[i].used || now_ns - slots_[i].first_ns <= cfg_.timeout_ns) return false;
     ctr_.timeouts++;
     release(i);
     return true;
 }
 
-// The age list is in claim order, so the timed-out datagrams are at its
-// old end (exactly, while the clock does not go backwards).
-void Defrag::expire(uint64_t now_ns) noexcept {
+// The age list is in claim order, and so in clock order: the timed-out
+// datagrams are at its old end.
+void Defrag::expire(uint64_t input_ns) noexcept {
+    clock_.advance(input_ns);
+    expire_at(clock_.now());
+}
+
+void Defrag::expire_at(uint64_t now_ns) noexcept {
     while (oldest_ != kNoSlot && reclaim_if_expired(oldest_, now_ns)) {
     }
 }
@@ -107,7 +111,7 @@ void Defrag::expire(uint64_t now_ns) noexcept {
 // The key's slot through the index; a new datagram takes a free slot, or
 // the oldest one's (counted as evicted) when every slot is in use.
 uint32_t Defrag::find_or_claim(const Key& k, uint64_t now_ns) noexcept {
-    expire(now_ns);  // timed out datagrams first: a late fragment starts afresh
+    expire_at(now_ns);  // timed out datagrams first: a late fragment starts afresh
     const uint32_t h = hash(k);
     auto same = [&](uint32_t i) { return slots_[i].key == k; };
     bool found = false;
@@ -202,8 +206,10 @@ bool Defrag::parse_ipv6(const uint8_t* frame, uint32_t len, const PktMeta& m, Pi
     return true;
 }
 
-const Reassembled* Defrag::add(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t now_ns) noexcept {
+const Reassembled* Defrag::add(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t input_ns) noexcept {
     ctr_.fragments++;
+    clock_.advance(input_ns);  // steps back are counted where the same time feeds the flow table
+    const uint64_t now_ns = clock_.now();
     Piece p;
     const bool ok = m.l3 == static_cast<uint8_t>(L3Type::kIpv4)   ? parse_ipv4(frame, len, m, p)
                     : m.l3 == static_cast<uint8_t>(L3Type::kIpv6) ? parse_ipv6(frame, len, m, p)

@@ -18,6 +18,7 @@
 #include "core/pkt_meta.hpp"
 #include "core/prefaulted.hpp"
 #include "core/result.hpp"
+#include "flow/elapsed_clock.hpp"
 #include "flow/probe_index.hpp"
 
 namespace vtap::flow {
@@ -72,6 +73,7 @@ public:
     const Reassembled* add(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t now_ns) noexcept;
 
     // Drops (counted as timeouts) every datagram older than the timeout.
+    // Ages are measured on an ElapsedClock of now_ns (see elapsed_clock.hpp).
     void expire(uint64_t now_ns) noexcept;
 
     const DefragCounters& counters() const noexcept { return ctr_; }
@@ -130,6 +132,7 @@ private:
     uint32_t find_or_claim(const Key& k, uint64_t now_ns) noexcept;
     void release(uint32_t i) noexcept;
     bool reclaim_if_expired(uint32_t i, uint64_t now_ns) noexcept;
+    void expire_at(uint64_t now_ns) noexcept;  // now_ns on clock_
     static uint32_t hash(const Key& k) noexcept;
     uint8_t* data(uint32_t i) noexcept { return data_.data() + size_t{i} * (kHeadRoom + kMaxIp); }
     uint8_t* bits(uint32_t i) noexcept { return bits_.data() + size_t{i} * (kMaxIp / 8 + 1); }
@@ -145,6 +148,7 @@ private:
     uint32_t index_mask_ = 0;
     std::vector<uint32_t> free_;             // unused slots
     uint32_t oldest_ = kNoSlot, newest_ = kNoSlot;  // ends of the age list
+    ElapsedClock clock_;  // every first_ns is on it: the age list stays in time order
     uint32_t used_ = 0;
     Reassembled out_;
     DefragCounters ctr_;

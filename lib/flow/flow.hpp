@@ -152,6 +152,7 @@ struct alignas(kCacheLine) FlowCounters {
     Counter ooo_discarded;      // flow.ooo_discarded_bytes: buffered bytes freed undelivered at close
     Counter out_of_window;      // flow.out_of_window: segments beyond max_seq_ahead, not reassembled
     Counter untracked_segments; // flow.untracked_segments: TCP payload of flows not reassembled
+    Counter clock_steps_back;   // flow.clock_steps_back: input time stepped back > 1 s (ElapsedClock rebased)
 
     // Calls f(name, value) for every counter, in declaration order.
     template <class F>
@@ -169,6 +170,7 @@ struct alignas(kCacheLine) FlowCounters {
         f("flow.ooo_discarded_bytes", ooo_discarded.get());
         f("flow.out_of_window", out_of_window.get());
         f("flow.untracked_segments", untracked_segments.get());
+        f("flow.clock_steps_back", clock_steps_back.get());
     }
 };
 

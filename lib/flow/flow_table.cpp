@@ -200,7 +200,7 @@ uint32_t FlowTable::take_entry(uint64_t now_ns) noexcept {
                 oldest = l.head;
         if (oldest == kNoIndex) return kNoIndex;
         const uint64_t seen = flows_[oldest].last_seen_ns;
-        if (now_ns < seen || now_ns - seen < cfg_.evict_min_idle_ns) return kNoIndex;
+        if (now_ns - seen < cfg_.evict_min_idle_ns) return kNoIndex;
         close(oldest, CloseReason::kEvicted);
         ctr_.evicted.add();
     }
@@ -280,7 +280,8 @@ void FlowTable::init_flow(Flow& f, const uint8_t* frame, const PktMeta& m, const
     if (lo == sender_is_client) f.flags |= kFlowClientIsLo;
 }
 
-Lookup FlowTable::lookup_or_create(const uint8_t* frame, const PktMeta& m, uint64_t now_ns) noexcept {
+Lookup FlowTable::lookup_or_create(const uint8_t* frame, const PktMeta& m, uint64_t input_ns) noexcept {
+    const uint64_t now_ns = tick(input_ns);
     shard::FlowKey key;
     shard::flow_key(frame, m, key);
     uint32_t slot;
@@ -324,15 +325,17 @@ Lookup FlowTable::lookup_or_create(const uint8_t* frame, const PktMeta& m, uint6
     return {f, dir, created};
 }
 
-uint32_t FlowTable::expire(uint64_t now_ns, uint32_t budget) noexcept {
+uint32_t FlowTable::expire(uint64_t input_ns, uint32_t budget) noexcept {
+    const uint64_t now_ns = tick(input_ns);
     uint32_t closed = 0;
     for (unsigned c = 0; c < kTimeoutClassCount && closed < budget; c++) {
         const uint64_t timeout = cfg_.timeouts.of(static_cast<TimeoutClass>(c));
         while (closed < budget && lru_[c].head != kNoIndex) {
             const uint32_t idx = lru_[c].head;
             const uint64_t seen = flows_[idx].last_seen_ns;
-            // The rest of the list was seen at most lru_resolution_ns earlier.
-            if (now_ns < seen || now_ns - seen < timeout) break;
+            // The rest of the list was seen at most lru_resolution_ns earlier
+            // (the clock never runs backwards: nothing was seen after now_ns).
+            if (now_ns - seen < timeout) break;
             close(idx, CloseReason::kTimeout);
             ctr_.timed_out.add();
             closed++;

@@ -11,6 +11,7 @@
 
 #include "core/pkt_meta.hpp"
 #include "core/result.hpp"
+#include "flow/elapsed_clock.hpp"
 #include "flow/flow.hpp"
 #include "flow/probe_index.hpp"
 #include "flow/tcp.hpp"
@@ -42,6 +43,10 @@ public:
 
     void set_close_hook(CloseFn fn, void* ctx) noexcept { close_fn_ = fn; close_ctx_ = ctx; }
 
+    // now_ns, here and in tcp_segment and expire: capture time offline, the
+    // wall clock live. The table ages flows on an ElapsedClock of it, so a
+    // time that steps back neither stalls expiry nor blocks eviction.
+    //
     // Finds the frame's flow (both directions map to one) or creates it,
     // deciding client and server (see README: SYN, ICMP type, ports).
     // Touches the flow: last_seen, LRU position, the direction's counters.
@@ -140,6 +145,13 @@ private:
     uint32_t active_ = 0;
     uint64_t next_id_ = 1;
     uint64_t now_ns_ = 0;  // of the segment being processed: stamps new holes
+    // Every time the table keeps (last seen, LRU order, holes) is on this
+    // clock, fed the callers' now_ns: it never runs backwards.
+    ElapsedClock clock_;
+    uint64_t tick(uint64_t input_ns) noexcept {
+        if (clock_.advance(input_ns)) ctr_.clock_steps_back.add();
+        return clock_.now();
+    }
     Lru lru_[kTimeoutClassCount];
     CloseFn close_fn_ = nullptr;
     void* close_ctx_ = nullptr;

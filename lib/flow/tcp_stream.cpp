@@ -248,8 +248,9 @@ void FlowTable::tcp_track(Flow& f, Direction dir, const TcpSegment& seg, Sink si
     }
 }
 
-void FlowTable::tcp_segment(Flow& f, Direction dir, const TcpSegment& seg, uint64_t now_ns,
+void FlowTable::tcp_segment(Flow& f, Direction dir, const TcpSegment& seg, uint64_t input_ns,
                             Sink sink) noexcept {
+    const uint64_t now_ns = tick(input_ns);
     now_ns_ = now_ns;
     Stream& st = f.stream[index(dir)];
     const uint32_t data_seq = seg.seq + ((seg.flags & kTcpSyn) ? 1 : 0);  // a SYN occupies one number
@@ -263,8 +264,7 @@ void FlowTable::tcp_segment(Flow& f, Direction dir, const TcpSegment& seg, uint6
         if (!seg.payload.empty()) ctr_.untracked_segments.add();
         return;
     }
-    if (st.ooo_head != kNoIndex && now_ns - st.hole_since_ns >= cfg_.gap_timeout_ns &&
-        now_ns >= st.hole_since_ns)
+    if (st.ooo_head != kNoIndex && now_ns - st.hole_since_ns >= cfg_.gap_timeout_ns)
         skip_to(f, dir, pieces_[st.ooo_head].seq, sink);
     if (!seg.payload.empty()) {
         if (f.state == FlowState::kClosed) ctr_.untracked_segments.add();

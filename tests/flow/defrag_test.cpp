@@ -111,6 +111,22 @@ TEST_CASE("defrag: a datagram missing a fragment times out and is counted", "[fl
     CHECK(d->counters().timeouts == 2);
 }
 
+TEST_CASE("defrag: datagrams time out on elapsed time when the input clock steps back", "[flow][defrag]") {
+    auto d = make_defrag();
+    const Pkt w = whole_udp();
+    CHECK(add(*d, frag(w, 0, 16, true, 7), 1'000'000 * kSec) == nullptr);
+    // A capture taken 11 days earlier follows: another datagram starts.
+    CHECK(add(*d, frag(w, 0, 16, true, 8), 100 * kSec) == nullptr);
+    CHECK(d->in_progress() == 2);
+    d->expire(159 * kSec);
+    CHECK(d->in_progress() == 2);
+    // 60 s of the new capture on, both have waited longer than the timeout
+    // (the first used to wait until the capture's time passed its own).
+    d->expire(161 * kSec);
+    CHECK(d->in_progress() == 0);
+    CHECK(d->counters().timeouts == 2);
+}
+
 TEST_CASE("defrag: a full table evicts its oldest datagram and counts it", "[flow][defrag]") {
     auto d = make_defrag(DefragConfig{.max_datagrams = 2});
     const Pkt w = whole_udp();

@@ -256,6 +256,67 @@ TEST_CASE("flow table keeps an idle flow that keeps getting packets", "[flow]") 
     CHECK(t->counters().created.get() == 1);
 }
 
+// Captures merged from several taken at different times (the ndpi mix steps
+// back 64 times) and NTP steps on a live collector feed times that go back.
+TEST_CASE("flow table ages flows on elapsed time when the input clock steps back", "[flow]") {
+    FlowConfig cfg;
+    cfg.timeouts.udp = 10 * kSec;
+    auto t = make_table(cfg);
+    const test::Pkt a = test::udp(host(10, 1000), host(20, 53));
+    const test::Pkt b = test::udp(host(10, 1001), host(20, 53));
+    const uint64_t t0 = 1'000'000 * kSec;
+    t->lookup_or_create(a.frame.data(), a.meta, t0);
+    // The next capture was taken 11 days earlier.
+    const uint64_t t1 = 50 * kSec;
+    t->lookup_or_create(b.frame.data(), b.meta, t1);
+    CHECK(t->counters().clock_steps_back.get() == 1);
+    CHECK(t->expire(t1 + 9 * kSec, 10) == 0);
+    // 10 s of the new capture later both are idle past the timeout: b was
+    // seen 10 s ago, a 10 s before the step. Without the elapsed clock a,
+    // "seen in the future", held expiry of everything behind it.
+    CHECK(t->expire(t1 + 10 * kSec, 10) == 2);
+    CHECK(t->counters().timed_out.get() == 2);
+    CHECK(t->active() == 0);
+}
+
+TEST_CASE("flow table still evicts for a new flow after the input clock stepped back", "[flow]") {
+    FlowConfig cfg;
+    cfg.capacity = 2;
+    cfg.evict_min_idle_ns = 10 * kSec;
+    auto t = make_table(cfg);
+    const test::Pkt a = test::udp(host(10, 1000), host(20, 53));
+    const test::Pkt b = test::udp(host(10, 1001), host(20, 53));
+    const test::Pkt c = test::udp(host(10, 1002), host(20, 53));
+    t->lookup_or_create(a.frame.data(), a.meta, 1'000'000 * kSec);
+    t->lookup_or_create(b.frame.data(), b.meta, 100 * kSec);  // stepped back
+    CHECK(t->lookup_or_create(c.frame.data(), c.meta, 105 * kSec).flow == nullptr);  // both busier than 10 s
+    const Lookup later = t->lookup_or_create(c.frame.data(), c.meta, 111 * kSec);
+    REQUIRE(later.flow != nullptr);  // a, idle longest, made room
+    CHECK(t->counters().evicted.get() == 1);
+    CHECK_FALSE(t->lookup_or_create(b.frame.data(), b.meta, 112 * kSec).created);
+}
+
+TEST_CASE("flow table's clock does not run ahead when packets arrive slightly out of time order", "[flow]") {
+    // Two RX queues' packets interleaved, one queue 0.5 s behind the other:
+    // small steps back are no progress, not a rebase each (which would add
+    // 0.5 s per reorder and time the flow out after ~20 s of real time).
+    FlowConfig cfg;
+    cfg.timeouts.udp = 60 * kSec;
+    auto t = make_table(cfg);
+    const test::Pkt a = test::udp(host(10, 1000), host(20, 53));
+    const test::Pkt b = test::udp(host(10, 1001), host(20, 53));
+    const uint64_t t0 = 1000 * kSec;
+    t->lookup_or_create(b.frame.data(), b.meta, t0);
+    for (uint64_t ms = 0; ms <= 50'000; ms += 100) {
+        t->lookup_or_create(a.frame.data(), a.meta, t0 + ms * 1'000'000);
+        t->lookup_or_create(a.frame.data(), a.meta, t0 + ms * 1'000'000 - kSec / 2);
+    }
+    CHECK(t->counters().clock_steps_back.get() == 0);
+    // 59 s after b's only packet: not yet idle for its 60 s.
+    CHECK(t->expire(t0 + 59 * kSec, 10) == 0);
+    CHECK(t->expire(t0 + 60 * kSec, 10) == 1);
+}
+
 TEST_CASE("flow table hands every flow and its user slots to the close hook at teardown", "[flow]") {
     int freed = 0;
     struct Ctx {
