@@ -139,6 +139,11 @@ public:
             u(r.flags->ignore);
             u(static_cast<uint8_t>(r.flags->modifier));
         }
+        u(r.stream_size.size());
+        for (const auto& ss : r.stream_size) {
+            u(static_cast<uint8_t>(ss.side));
+            num(ss.check);
+        }
         b(r.noalert);
         u(r.flowbits.size());
         for (const auto& fb : r.flowbits) {

@@ -1,5 +1,5 @@
 // Header checks (hot): protocol, addresses, ports, direction, flow state,
-// dsize, ttl, itype, icode, TCP flags. Evaluated on every candidate before its
+// dsize, ttl, itype, icode, TCP flags, stream_size. Evaluated on every candidate before its
 // payload keywords, because they cost a few compares and usually decide.
 #pragma once
 
@@ -95,6 +95,20 @@ inline bool tcp_flags_match(const rules::TcpFlags& f, uint8_t pflags) noexcept {
     }
 }
 
+// Suricata's stream_size (detect-stream_size.c): TCP with a session only.
+inline bool stream_size_matches(const rules::StreamSize& s, const PacketInfo& p) noexcept {
+    if (p.proto != kProtoTcp || !p.tcp_session) return false;
+    const bool client = num_matches(s.check, p.stream_size[0]);
+    const bool server = num_matches(s.check, p.stream_size[1]);
+    switch (s.side) {
+        case rules::StreamSize::Side::kServer: return server;
+        case rules::StreamSize::Side::kClient: return client;
+        case rules::StreamSize::Side::kBoth: return client && server;
+        case rules::StreamSize::Side::kEither: return client || server;
+    }
+    return false;
+}
+
 // Checks independent of whether the payload came from a packet or a stream.
 // `packet_level`: the dsize check applies (false on stream data). A pure
 // conjunction, so the order is free: the checks that cost a compare or two
@@ -120,6 +134,8 @@ inline bool header_matches(const CompiledRule& r, const PacketInfo& p, bool pack
         if (p.proto != kProtoTcp || !tcp_flags_match(*r.flags, p.tcp_flags)) return false;
     }
     if (packet_level && r.dsize && !num_matches(*r.dsize, p.dsize)) return false;
+    for (const auto& ss : r.stream_size)
+        if (!stream_size_matches(ss, p)) return false;
     const bool fwd = port_matches(r.src_ports, p.src_port) && port_matches(r.dst_ports, p.dst_port) &&
                      addr_matches(r.src, p.src) && addr_matches(r.dst, p.dst);
     if (fwd) return true;

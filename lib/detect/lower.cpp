@@ -41,6 +41,7 @@ public:
         c.itype = rule_.itype;
         c.icode = rule_.icode;
         c.flags = rule_.flags;
+        c.stream_size = rule_.stream_size;
         c.noalert = rule_.noalert;
 
         for (const auto& pm : rule_.payload) {

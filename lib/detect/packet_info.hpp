@@ -46,6 +46,11 @@ struct PacketInfo {
     // added to reassembly (PKT_STREAM_ADD); packet-level rules still see it.
     bool stream_added = false;
     uint16_t dsize = 0;                   // this packet's payload length (dsize is packet-level)
+    // TCP with a tracked session: each direction's size as Suricata's
+    // stream_size reads it once this packet is processed (next_seq - isn),
+    // [0] the client's, [1] the server's. stream_size never matches without.
+    bool tcp_session = false;
+    uint32_t stream_size[2] = {0, 0};
     uint64_t ts_ns = 0;                   // packet timestamp, passed through to matches
     // The flow's flowbits (null without a flow): isset/isnotset read them,
     // a matching rule's set/unset/toggle write them at once, so a rule later

@@ -81,6 +81,7 @@ struct CompiledRule {
     rules::FlowOpts flow;
     std::optional<rules::NumCheck> dsize, ttl, itype, icode;
     std::optional<rules::TcpFlags> flags;
+    std::vector<rules::StreamSize> stream_size;
     bool noalert = false;
     // flowbits, ids assigned by compile(): checks are part of the match,
     // actions run once the rule has matched (alerting or not).

@@ -47,6 +47,7 @@ struct Stream {
     uint64_t delivered = 0;      // stream bytes handed to sinks (incl. bytes after gaps)
     uint64_t hole_since_ns = 0;  // when the current hole began (OOO list non-empty)
     uint32_t next_seq = 0;       // next byte to deliver; valid once kSeqKnown
+    uint32_t isn = 0;            // the SYN's sequence number, or one before a picked-up stream's first byte
     uint32_t fin_seq = 0;        // sequence number the FIN occupies; valid once kFinSeen
     uint32_t ooo_head = kNoIndex;  // first buffered piece (segment pool index)
     uint32_t ooo_tail = kNoIndex;  // last buffered piece: appends skip the walk

@@ -50,6 +50,32 @@ inline bool parse_tcp(const uint8_t* frame, uint32_t frame_len, const PktMeta& m
     return true;
 }
 
+// Suricata's stream_size of a direction (detect-stream_size.c reads
+// next_seq - isn): 1, for the SYN or the ISN assumed one byte before a
+// picked-up stream, plus the bytes delivered in order (a skipped hole counts,
+// as it moves next_seq). FIN is not counted (Suricata adds 1 once it is seen).
+//
+// The size of seg's own direction once seg is processed, asked before
+// FlowTable::tcp_segment processes it (detection's header checks run first):
+// seg adds its payload when it is the next in order.
+inline uint32_t stream_size_after(const Flow& f, Direction dir, const TcpSegment& seg) noexcept {
+    const Stream& st = f.stream[index(dir)];
+    const bool syn = seg.flags & kTcpSyn;
+    const auto payload = static_cast<uint32_t>(seg.payload.size());
+    if (!(st.flags & kStreamSeqKnown)) return syn ? 1 : 1 + payload;
+    const uint32_t size = st.next_seq - st.isn;
+    return !syn && seg.seq == st.next_seq ? size + payload : size;
+}
+
+// The other direction, which seg does not move. Before its first segment: 0,
+// but 1 in a flow picked up mid-stream (Suricata takes that side's ISN from
+// the first packet's ACK).
+inline uint32_t stream_size_now(const Flow& f, Direction dir) noexcept {
+    const Stream& st = f.stream[index(dir)];
+    if (!(st.flags & kStreamSeqKnown)) return (f.flags & kFlowMidstream) ? 1 : 0;
+    return st.next_seq - st.isn;
+}
+
 enum class StreamEvent : uint8_t {
     kData,  // bytes: the next in-order bytes of the direction's stream
     kGap,   // a hole was skipped; the bytes that follow do not continue the previous ones

@@ -256,6 +256,7 @@ void FlowTable::tcp_segment(Flow& f, Direction dir, const TcpSegment& seg, uint6
     const uint32_t data_seq = seg.seq + ((seg.flags & kTcpSyn) ? 1 : 0);  // a SYN occupies one number
     if (!(st.flags & kStreamSeqKnown)) {
         st.next_seq = data_seq;  // the ISN + 1, or where a picked-up stream starts
+        st.isn = data_seq - 1;   // as Suricata assumes for a picked-up stream
         st.flags |= kStreamSeqKnown;
     }
     if (seg.flags & kTcpSyn) st.flags |= kStreamSynSeen;

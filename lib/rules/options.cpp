@@ -1,5 +1,5 @@
 // Option dispatch and the non-payload keywords: rule metadata, flow, dsize,
-// ttl, itype/icode, flags, threshold / detection_filter. Every keyword not
+// ttl, itype/icode, flags, stream_size, threshold / detection_filter. Every keyword not
 // named in kHandlers makes the rule a Skip ("unsupported keyword 'x'"): the
 // engine never runs a rule with part of its conditions left out.
 #include <algorithm>
@@ -309,6 +309,34 @@ Outcome threshold_like(RuleCtx& ctx, const Option& o, bool detection_filter) {
 Outcome kw_threshold(RuleCtx& ctx, const Option& o) { return threshold_like(ctx, o, false); }
 Outcome kw_detection_filter(RuleCtx& ctx, const Option& o) { return threshold_like(ctx, o, true); }
 
+// stream_size:<server|client|both|either>,<op>,<n>, op one of < <= = != >= >
+// (Suricata's six; no ranges).
+Outcome kw_stream_size(RuleCtx& ctx, const Option& o) {
+    if (!o.has_value) return need_value(o);
+    const auto items = split_commas(o.value);
+    if (items.size() != 3) return Outcome::error("stream_size " + quote(o.value) + " is not <side>,<op>,<bytes>");
+    using Side = StreamSize::Side;
+    static const std::pair<std::string_view, Side> kSides[] = {
+        {"server", Side::kServer}, {"client", Side::kClient}, {"both", Side::kBoth}, {"either", Side::kEither}};
+    static const std::pair<std::string_view, CmpOp> kOps[] = {
+        {"<", CmpOp::kLess},         {"<=", CmpOp::kLessEq}, {"=", CmpOp::kEq},
+        {"!=", CmpOp::kNotEq},       {">=", CmpOp::kGreaterEq}, {">", CmpOp::kGreater}};
+    StreamSize ss;
+    const auto* side = std::find_if(std::begin(kSides), std::end(kSides), [&](const auto& s) { return s.first == items[0]; });
+    if (side == std::end(kSides))
+        return Outcome::error("stream_size side " + quote(items[0]) + " is not server, client, both or either");
+    ss.side = side->second;
+    const auto* op = std::find_if(std::begin(kOps), std::end(kOps), [&](const auto& c) { return c.first == items[1]; });
+    if (op == std::end(kOps)) return Outcome::error("stream_size operator " + quote(items[1]) + " is not <, <=, =, !=, >= or >");
+    ss.check.op = op->second;
+    int64_t n = 0;
+    if (items[2].empty() || items[2][0] < '0' || items[2][0] > '9' || !parse_range(items[2], 0, UINT32_MAX, n))
+        return Outcome::error("bad stream_size bytes " + quote(items[2]));
+    ss.check.a = static_cast<uint32_t>(n);
+    ctx.rule.stream_size.push_back(ss);
+    return Outcome::ok();
+}
+
 // pkt_data selects the packet payload, the only buffer vtapd has; every other
 // sticky buffer (http.uri, file_data, dns.query, ...) is unsupported.
 Outcome kw_pkt_data(RuleCtx&, const Option& o) {
@@ -328,6 +356,7 @@ const std::unordered_map<std::string_view, Handler>& handlers() {
         {"flow", kw_flow}, {"flowbits", kw_flowbits}, {"noalert", kw_noalert},
         {"dsize", kw_dsize}, {"ttl", kw_ttl}, {"itype", kw_itype}, {"icode", kw_icode}, {"flags", kw_flags},
         {"tcp.flags", kw_flags},  // Suricata 8's name for flags (same syntax)
+        {"stream_size", kw_stream_size},
         {"threshold", kw_threshold}, {"detection_filter", kw_detection_filter},
     };
     return kHandlers;

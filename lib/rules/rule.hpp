@@ -147,6 +147,14 @@ struct TcpFlags {
     char modifier = 0;                 // 0 exact, '+' all plus any, '*' any of, '!' none of
 };
 
+// `stream_size:<side>,<op>,<n>` (Suricata): a TCP direction's size is its
+// next sequence number less its ISN, i.e. 1 (the SYN) plus the bytes sent in
+// order. `both`: each side passes; `either`: one does.
+struct StreamSize {
+    enum class Side : uint8_t { kServer, kClient, kBoth, kEither } side = Side::kServer;
+    NumCheck check;                    // kEq, kNotEq, kLess, kLessEq, kGreater, kGreaterEq
+};
+
 struct Threshold {
     enum class Type : uint8_t { kLimit, kThreshold, kBoth, kDetectionFilter } type = Type::kLimit;
     enum class Track : uint8_t { kBySrc, kByDst, kByRule, kByBoth } track = Track::kBySrc;
@@ -191,6 +199,7 @@ struct Rule {
     FlowOpts flow;
     std::optional<NumCheck> dsize, ttl, itype, icode;
     std::optional<TcpFlags> flags;
+    std::vector<StreamSize> stream_size;  // each must pass (ET combines a client and a server one)
     std::optional<Threshold> threshold;  // threshold: or detection_filter:
     std::vector<Flowbit> flowbits;
     bool noalert = false;

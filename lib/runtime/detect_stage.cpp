@@ -306,6 +306,16 @@ void DetectStage::process_frame(const uint8_t* frame, uint32_t len, const PktMet
         p.info.stream_added = tcp && !seg.payload.empty() && !(p.flow->flags & flow::kFlowUntracked);
         p.info.flowbits = flowbits(*p.flow);
     }
+    if (tcp && !(p.flow->flags & flow::kFlowUntracked)) {
+        // As Suricata's stream_size sees them after this packet (the header
+        // checks run before tcp_segment below moves the stream).
+        p.info.tcp_session = true;
+        const uint32_t own = flow::stream_size_after(*p.flow, p.dir, seg);
+        const uint32_t peer = flow::stream_size_now(*p.flow, flow::opposite(p.dir));
+        const bool to_server = p.dir == flow::Direction::kToServer;  // the client's direction
+        p.info.stream_size[0] = to_server ? own : peer;
+        p.info.stream_size[1] = to_server ? peer : own;
+    }
 
     current_ = &p;
     if (tcp) {

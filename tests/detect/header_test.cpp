@@ -1,5 +1,7 @@
 // Header checks: protocol, addresses, ports, bidirectional rules, flow
 // direction and state, dsize, ttl, itype/icode, TCP flags, port gates.
+#include <algorithm>
+
 #include "detect/header.hpp"
 #include "tests/detect/detect_fixture.hpp"
 
@@ -42,6 +44,41 @@ TEST_CASE("detect dsize is checked against the packet payload length", "[detect]
     empty.dsize = 0;
     CHECK(e.scanner->scan_packet(empty, {}, e.sink) == 1);
     CHECK(e.drain() == Sids{2});
+}
+
+TEST_CASE("detect stream_size compares the client's and the server's stream sizes, TCP sessions only", "[detect]") {
+    using Side = rules::StreamSize::Side;
+    auto ss = [](Side side, rules::CmpOp op, uint32_t n) { return rules::StreamSize{side, rules::NumCheck{op, n, 0}}; };
+    Engine e({with(rule(1), [&](auto& r) { r.stream_size = {ss(Side::kServer, rules::CmpOp::kLess, 5)}; }),
+              with(rule(2), [&](auto& r) { r.stream_size = {ss(Side::kClient, rules::CmpOp::kGreater, 100)}; }),
+              with(rule(3), [&](auto& r) { r.stream_size = {ss(Side::kBoth, rules::CmpOp::kGreaterEq, 10)}; }),
+              with(rule(4), [&](auto& r) { r.stream_size = {ss(Side::kEither, rules::CmpOp::kEq, 7)}; }),
+              with(rule(5), [&](auto& r) {  // ET 2025008's pair: the client silent, the server at 10
+                  r.stream_size = {ss(Side::kClient, rules::CmpOp::kEq, 1), ss(Side::kServer, rules::CmpOp::kEq, 10)};
+              })});
+    PacketInfo p = tcp_info();
+    p.tcp_session = true;
+    auto sizes = [&](uint32_t client, uint32_t server) {
+        p.stream_size[0] = client;
+        p.stream_size[1] = server;
+        Sids fired = e.packet("x", p);
+        std::sort(fired.begin(), fired.end());
+        return fired;
+    };
+    CHECK(sizes(4, 4) == Sids{1});
+    CHECK(sizes(101, 5) == Sids{2});
+    CHECK(sizes(10, 10) == Sids{3});
+    CHECK(sizes(9, 10).empty());
+    CHECK(sizes(7, 300) == Sids{4});
+    CHECK(sizes(300, 7) == (Sids{2, 4}));
+    CHECK(sizes(1, 10) == Sids{5});
+    CHECK(sizes(2, 10).empty());
+    // Without a TCP session (UDP, or TCP not tracked) no stream_size matches.
+    p.tcp_session = false;
+    CHECK(sizes(4, 4).empty());
+    p.tcp_session = true;
+    p.proto = kProtoUdp;
+    CHECK(sizes(4, 4).empty());
 }
 
 TEST_CASE("detect Snort 3 inclusive ranges (lo<=>hi) take both ends", "[detect]") {

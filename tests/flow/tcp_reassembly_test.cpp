@@ -336,3 +336,43 @@ TEST_CASE("reassembly reproduces a stream exactly from reordered, duplicated, re
         CHECK(c.table->pieces_free() == (1u << 20) / 512);
     }
 }
+
+namespace {
+// stream_size_after / stream_size_now of a packet about to be fed.
+std::pair<uint32_t, uint32_t> sizes_before_feed(const Flow& f, Direction dir, const test::Pkt& p) {
+    TcpSegment seg;
+    REQUIRE(parse_tcp(p.frame.data(), static_cast<uint32_t>(p.frame.size()), p.meta, seg));
+    return {stream_size_after(f, dir, seg), stream_size_now(f, opposite(dir))};
+}
+}  // namespace
+
+TEST_CASE("stream sizes read as Suricata's next_seq - isn: the SYN, then bytes in order, holes skipped",
+          "[flow][tcp]") {
+    FlowConfig cfg;
+    cfg.ooo_max_bytes = 4;  // a fifth out-of-order byte forces the hole to be skipped
+    Conn c(cfg, 0xfffffff0u);  // the client's sequence numbers wrap
+    CHECK(stream_size_now(*c.flow, Direction::kToServer) == 1);  // the handshake: SYN only
+    CHECK(stream_size_now(*c.flow, Direction::kToClient) == 1);
+    const test::Pkt in_order = test::tcp(kClient, kServer, c.isn_c + 1, c.isn_s + 1, kAck, "abcdefghij");
+    CHECK(sizes_before_feed(*c.flow, Direction::kToServer, in_order) == std::pair{11u, 1u});
+    c.d->feed(in_order);
+    CHECK(stream_size_now(*c.flow, Direction::kToServer) == 11);
+    // A retransmission adds nothing; a segment past a hole adds nothing yet.
+    CHECK(sizes_before_feed(*c.flow, Direction::kToServer, in_order).first == 11);
+    const test::Pkt ahead = test::tcp(kClient, kServer, c.isn_c + 1 + 20, c.isn_s + 1, kAck, "klmnopq");
+    CHECK(sizes_before_feed(*c.flow, Direction::kToServer, ahead).first == 11);
+    c.d->feed(ahead);  // 7 bytes > ooo_max_bytes: the hole 10..19 is skipped
+    CHECK(c.ctr().gaps.get() == 1);
+    CHECK(stream_size_now(*c.flow, Direction::kToServer) == 28);  // next_seq moved past the hole
+}
+
+TEST_CASE("stream sizes of a flow picked up mid-stream: 1 before a side's first byte", "[flow][tcp]") {
+    Conn c({}, 1000, 5000, false);
+    const test::Pkt first = test::tcp(kServer, kClient, 7000, 3000, kAck | kTcpPsh, "HELLO1234");
+    const Lookup l = c.d->feed(first);
+    REQUIRE(l.flow != nullptr);
+    REQUIRE(l.dir == Direction::kToClient);
+    CHECK(stream_size_now(*l.flow, Direction::kToClient) == 10);
+    // Suricata takes the silent side's ISN from the first packet's ACK.
+    CHECK(stream_size_now(*l.flow, Direction::kToServer) == 1);
+}

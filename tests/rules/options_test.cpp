@@ -231,6 +231,29 @@ TEST_CASE("dsize, ttl, itype and icode take every comparison form", "[rules]") {
     }
 }
 
+TEST_CASE("stream_size takes a side, one of six operators and a byte count, more than once", "[rules]") {
+    using Side = StreamSize::Side;
+    Rule r = rule_ok("alert tcp any any -> any any (stream_size:client,=,1; stream_size: server , >= , 10; sid:1;)");
+    REQUIRE(r.stream_size.size() == 2);
+    CHECK(r.stream_size[0].side == Side::kClient);
+    CHECK(r.stream_size[0].check.op == CmpOp::kEq);
+    CHECK(r.stream_size[0].check.a == 1);
+    CHECK(r.stream_size[1].side == Side::kServer);
+    CHECK(r.stream_size[1].check.op == CmpOp::kGreaterEq);
+    CHECK(r.stream_size[1].check.a == 10);
+    const std::pair<std::string, CmpOp> ops[] = {{"<", CmpOp::kLess},  {"<=", CmpOp::kLessEq},    {"=", CmpOp::kEq},
+                                                 {"!=", CmpOp::kNotEq}, {">=", CmpOp::kGreaterEq}, {">", CmpOp::kGreater}};
+    for (const auto& [text, op] : ops) {
+        INFO(text);
+        const auto ss = opts_ok("stream_size:either," + text + ",4294967295;").stream_size;
+        REQUIRE(ss.size() == 1);
+        CHECK(ss[0].side == Side::kEither);
+        CHECK(ss[0].check.op == op);
+        CHECK(ss[0].check.a == 4294967295u);
+    }
+    CHECK(opts_ok("stream_size:both,<,5;").stream_size[0].side == Side::kBoth);
+}
+
 TEST_CASE("tcp.flags is Suricata 8's name for flags, with the same syntax", "[rules]") {
     auto f = opts_ok("tcp.flags:S,12;").flags;
     REQUIRE(f);

@@ -33,9 +33,9 @@ struct StageFixture {
     // `name` keeps the mempool and ring names of fixtures apart; `worker` is
     // the stage's worker index (its inbox when connected to a handoff).
     // `capture_time`: the stage runs on the mbufs' RX timestamps (ns), as on
-    // net_pcap, instead of the wall clock.
+    // net_pcap, instead of the wall clock. `midstream`: FlowConfig::midstream.
     StageFixture(const std::string& name, const std::vector<rules::Rule>& rules, uint16_t worker = 0,
-                 bool capture_time = false)
+                 bool capture_time = false, bool midstream = true)
         : pool(make_pool((name + "_pool").c_str(), 63)), alerts(make_queue(name + "_alerts")) {
         if (capture_time) {
             REQUIRE(rte_mbuf_dyn_rx_timestamp_register(&ts_offset, &ts_flag) == 0);
@@ -45,6 +45,7 @@ struct StageFixture {
         flow::FlowConfig fc;
         fc.capacity = 64;
         fc.segment_pool_bytes = 64 * 1024;
+        fc.midstream = midstream;
         auto st = runtime::DetectStage::create(worker, fc, *db, nullptr, &alerts, 0, capture_time ? 1 : 0);
         REQUIRE(st.has_value());
         stage = std::move(*st);
