@@ -74,6 +74,33 @@ struct ScanCounters {
     uint64_t window_grow_failed = 0;  // no bigger window (max_streams out): the stream kept its smaller one
     uint64_t flowbits_full = 0;    // flowbit sets refused: the flow already holds FlowBits::kMax bits
     uint64_t readers_not_kept = 0; // begin_packet found more anchored readers than it keeps: confirmed at once
+
+    // Calls f("detect.<field>", value) for every counter, in declaration
+    // order: stats export them all (a counted drop must be visible).
+    template <class F>
+    void visit(F&& f) const {
+        f("detect.packet_scans", packet_scans);
+        f("detect.stream_scans", stream_scans);
+        f("detect.bytes", bytes);
+        f("detect.stream_bytes", stream_bytes);
+        f("detect.gated", gated);
+        f("detect.candidates", candidates);
+        f("detect.header_passed", header_passed);
+        f("detect.matches", matches);
+        f("detect.sink_full", sink_full);
+        f("detect.hs_errors", hs_errors);
+        f("detect.chunk_too_big", chunk_too_big);
+        f("detect.pending_evicted", pending_evicted);
+        f("detect.retries_skipped", retries_skipped);
+        f("detect.streams_opened", streams_opened);
+        f("detect.streams_closed", streams_closed);
+        f("detect.stream_open_failed", stream_open_failed);
+        f("detect.stream_allocs", stream_allocs);
+        f("detect.window_grows", window_grows);
+        f("detect.window_grow_failed", window_grow_failed);
+        f("detect.flowbits_full", flowbits_full);
+        f("detect.readers_not_kept", readers_not_kept);
+    }
 };
 
 // Detection state of one TCP direction. Lives in the flow entry; opened and

@@ -396,21 +396,8 @@ bool DetectStage::on_stopped(WorkerCounters& ctr) noexcept {
 void DetectStage::append_stats(const std::string& prefix, StatList& out) const {
     flows_->counters().visit([&](const char* name, uint64_t v) { out.emplace_back(prefix + name, v); });
     const auto& s = scanner_->counters();
-    out.emplace_back(prefix + "detect.packet_scans", s.packet_scans);
-    out.emplace_back(prefix + "detect.stream_scans", s.stream_scans);
-    out.emplace_back(prefix + "detect.bytes", s.bytes);
-    out.emplace_back(prefix + "detect.stream_bytes", s.stream_bytes);
-    out.emplace_back(prefix + "detect.candidates", s.candidates);
-    out.emplace_back(prefix + "detect.retries_skipped", s.retries_skipped);
-    out.emplace_back(prefix + "detect.matches", s.matches);
-    out.emplace_back(prefix + "detect.sink_full", s.sink_full);
-    out.emplace_back(prefix + "detect.hs_errors", s.hs_errors);
+    s.visit([&](const char* name, uint64_t v) { out.emplace_back(prefix + name, v); });
     out.emplace_back(prefix + "detect.stream_handles_exhausted", ctr_.no_stream_handle);
-    out.emplace_back(prefix + "detect.stream_allocs", s.stream_allocs);
-    out.emplace_back(prefix + "detect.window_grows", s.window_grows);
-    out.emplace_back(prefix + "detect.window_grow_failed", s.window_grow_failed);
-    out.emplace_back(prefix + "detect.flowbits_full", s.flowbits_full);
-    out.emplace_back(prefix + "detect.readers_not_kept", s.readers_not_kept);
     // Memory, for sizing (issue 5). Workers' values are summed, so only
     // totals here: the flow table (allocated whole at start) and the active
     // streams' Hyperscan state plus confirmation windows.

@@ -47,6 +47,7 @@ public:
     // datagram is processed where it was reassembled.
     void connect_handoff(DefragHandoff* h) noexcept { handoff_ = h; }
     void append_stats(const std::string& prefix, StatList& out) const override;
+    const detect::ScanCounters& scan_counters() const noexcept { return scanner_->counters(); }
 
     // Counters of this stage (single writer: the worker).
     struct Counters {
