@@ -74,10 +74,12 @@ Result<Scanner> Scanner::create(std::shared_ptr<const Database> db, const Scanne
     s.cand_.assign(n, 0);
     s.cand_end_.assign(n, 0);
     s.confirm_.assign(static_cast<size_t>(opts.window_bytes) + opts.max_chunk, 0);
-    for (auto& v : s.free_streams_) v.reserve(opts.stream_pool);
-    if (opts.stream_prealloc > opts.stream_pool)
+    // The pool's list: 8 bytes per stream, reserved (pages untouched until used).
+    const uint32_t pool = opts.stream_pool ? opts.stream_pool : opts.max_streams;
+    for (auto& v : s.free_streams_) v.reserve(pool);
+    if (opts.stream_prealloc > pool)
         return fail("detect", "stream_prealloc (" + std::to_string(opts.stream_prealloc) + ") exceeds stream_pool (" +
-                                  std::to_string(opts.stream_pool) + ")");
+                                  std::to_string(pool) + ")");
     if (opts.stream_prealloc > opts.max_streams)
         return fail("detect", "stream_prealloc (" + std::to_string(opts.stream_prealloc) + ") exceeds max_streams (" +
                                   std::to_string(opts.max_streams) + ")");

@@ -33,10 +33,12 @@ struct ScannerOptions {
     // Largest chunk confirmed together with the window; a bigger chunk is
     // confirmed on its own (counted in detect.chunk_too_big).
     uint32_t max_chunk = 65536;
-    // Closed streams' Hyperscan state kept for reuse, so opening a stream
-    // mallocs only when more streams are live than ever before. (Windows are
-    // always kept: they come from a BlockPool.)
-    uint32_t stream_pool = 4096;
+    // Closed streams' Hyperscan state kept for reuse; 0: up to max_streams,
+    // all of them, so opening a stream mallocs only when more streams are
+    // live than ever before and no stream is freed while the worker runs, as
+    // windows (a BlockPool) are kept. A smaller pool frees the surplus when
+    // the live count falls by more than it, and mallocs it again as it rises.
+    uint32_t stream_pool = 0;
     // Streams made at create(), before any packet: Hyperscan stream state for
     // each stream database and a window of every size class each (~2 x
     // window_bytes per stream), the windows' pages written then. Up to this

@@ -164,7 +164,6 @@ Result<std::unique_ptr<WorkerStage>> make_stage(Pipeline::Impl& im, uint16_t wor
     detect::ScannerOptions scan;
     scan.window_bytes = im.cfg.detect.stream_window_bytes;
     scan.stream_prealloc = im.cfg.detect.stream_prealloc;
-    scan.stream_pool = std::max(scan.stream_pool, scan.stream_prealloc);
     // Two directions per tracked flow: the window pool never needs more.
     scan.max_streams = std::max<uint32_t>(2 * fc.capacity, scan.stream_prealloc);
     flow::DefragConfig dc;

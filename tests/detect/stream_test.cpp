@@ -251,6 +251,29 @@ TEST_CASE("detect preallocated streams open without allocating; more than those 
     for (auto& s : h) e.scanner->close_stream(s);
 }
 
+TEST_CASE("detect keeps every closed stream by default: a live count that falls and rises allocates only at a new peak",
+          "[detect][stream]") {
+    // Ten streams live, all closed, ten again: the default pool (up to
+    // max_streams) reuses all ten; a pool of four frees six and mallocs six again.
+    auto cycle = [](ScannerOptions so) {
+        so.max_streams = 16;
+        Engine e({rule(1, {C("evil")})}, {}, so);
+        StreamHandle h[10];
+        for (int round = 0; round < 2; ++round) {
+            for (auto& s : h) {
+                s = e.scanner->open_stream();
+                CHECK(e.stream(s, "evil") == Sids{1});
+            }
+            for (auto& s : h) e.scanner->close_stream(s);
+        }
+        return e.scanner->counters().stream_allocs;
+    };
+    CHECK(cycle({}) == 10);
+    ScannerOptions small;
+    small.stream_pool = 4;
+    CHECK(cycle(small) == 16);
+}
+
 TEST_CASE("detect windows beyond the preallocated ones come from one 2 MiB chunk and are reused", "[detect][stream]") {
     // No stream preallocated: the first open maps a chunk of 512 windows and
     // mallocs a Hyperscan stream (counted); closed streams keep both, so the
