@@ -194,23 +194,43 @@ TEST_CASE("flow table evicts the least recently seen flow when full", "[flow]") 
     CHECK(t->counters().table_full.get() == 0);
 }
 
-TEST_CASE("flow table refuses a new flow rather than evict one busier than evict_min_idle", "[flow]") {
-    FlowConfig cfg;
-    cfg.capacity = 2;
-    cfg.evict_min_idle_ns = 10 * kSec;
-    auto t = make_table(cfg);
+namespace {
+// A table and three UDP conversations to fill it.
+struct UdpFlows {
+    std::unique_ptr<FlowTable> t;
     const test::Pkt a = test::udp(host(10, 1000), host(20, 53));
     const test::Pkt b = test::udp(host(10, 1001), host(20, 53));
     const test::Pkt c = test::udp(host(10, 1002), host(20, 53));
-    t->lookup_or_create(a.frame.data(), a.meta, 1 * kSec);
-    t->lookup_or_create(b.frame.data(), b.meta, 2 * kSec);
-    const Lookup refused = t->lookup_or_create(c.frame.data(), c.meta, 5 * kSec);
+    explicit UdpFlows(const FlowConfig& cfg) : t(make_table(cfg)) {}
+    Lookup feed(const test::Pkt& p, uint64_t now_ns) { return t->lookup_or_create(p.frame.data(), p.meta, now_ns); }
+};
+
+// Two flows, and only a flow idle for 10 s is evicted.
+FlowConfig two_slots() {
+    FlowConfig cfg;
+    cfg.capacity = 2;
+    cfg.evict_min_idle_ns = 10 * kSec;
+    return cfg;
+}
+
+FlowConfig udp_timeout(uint64_t ns) {
+    FlowConfig cfg;
+    cfg.timeouts.udp = ns;
+    return cfg;
+}
+}  // namespace
+
+TEST_CASE("flow table refuses a new flow rather than evict one busier than evict_min_idle", "[flow]") {
+    UdpFlows s(two_slots());
+    s.feed(s.a, 1 * kSec);
+    s.feed(s.b, 2 * kSec);
+    const Lookup refused = s.feed(s.c, 5 * kSec);
     CHECK(refused.flow == nullptr);
-    CHECK(t->counters().table_full.get() == 1);
-    CHECK(t->counters().evicted.get() == 0);
-    const Lookup later = t->lookup_or_create(c.frame.data(), c.meta, 11 * kSec);
+    CHECK(s.t->counters().table_full.get() == 1);
+    CHECK(s.t->counters().evicted.get() == 0);
+    const Lookup later = s.feed(s.c, 11 * kSec);
     CHECK(later.flow != nullptr);
-    CHECK(t->counters().evicted.get() == 1);
+    CHECK(s.t->counters().evicted.get() == 1);
 }
 
 TEST_CASE("flow table expires flows by their state's timeout, at most budget per call", "[flow]") {
@@ -259,62 +279,47 @@ TEST_CASE("flow table keeps an idle flow that keeps getting packets", "[flow]") 
 // Captures merged from several taken at different times (the ndpi mix steps
 // back 64 times) and NTP steps on a live collector feed times that go back.
 TEST_CASE("flow table ages flows on elapsed time when the input clock steps back", "[flow]") {
-    FlowConfig cfg;
-    cfg.timeouts.udp = 10 * kSec;
-    auto t = make_table(cfg);
-    const test::Pkt a = test::udp(host(10, 1000), host(20, 53));
-    const test::Pkt b = test::udp(host(10, 1001), host(20, 53));
-    const uint64_t t0 = 1'000'000 * kSec;
-    t->lookup_or_create(a.frame.data(), a.meta, t0);
+    UdpFlows s(udp_timeout(10 * kSec));
+    s.feed(s.a, 1'000'000 * kSec);
     // The next capture was taken 11 days earlier.
     const uint64_t t1 = 50 * kSec;
-    t->lookup_or_create(b.frame.data(), b.meta, t1);
-    CHECK(t->counters().clock_steps_back.get() == 1);
-    CHECK(t->expire(t1 + 9 * kSec, 10) == 0);
+    s.feed(s.b, t1);
+    CHECK(s.t->counters().clock_steps_back.get() == 1);
+    CHECK(s.t->expire(t1 + 9 * kSec, 10) == 0);
     // 10 s of the new capture later both are idle past the timeout: b was
     // seen 10 s ago, a 10 s before the step. Without the elapsed clock a,
     // "seen in the future", held expiry of everything behind it.
-    CHECK(t->expire(t1 + 10 * kSec, 10) == 2);
-    CHECK(t->counters().timed_out.get() == 2);
-    CHECK(t->active() == 0);
+    CHECK(s.t->expire(t1 + 10 * kSec, 10) == 2);
+    CHECK(s.t->counters().timed_out.get() == 2);
+    CHECK(s.t->active() == 0);
 }
 
 TEST_CASE("flow table still evicts for a new flow after the input clock stepped back", "[flow]") {
-    FlowConfig cfg;
-    cfg.capacity = 2;
-    cfg.evict_min_idle_ns = 10 * kSec;
-    auto t = make_table(cfg);
-    const test::Pkt a = test::udp(host(10, 1000), host(20, 53));
-    const test::Pkt b = test::udp(host(10, 1001), host(20, 53));
-    const test::Pkt c = test::udp(host(10, 1002), host(20, 53));
-    t->lookup_or_create(a.frame.data(), a.meta, 1'000'000 * kSec);
-    t->lookup_or_create(b.frame.data(), b.meta, 100 * kSec);  // stepped back
-    CHECK(t->lookup_or_create(c.frame.data(), c.meta, 105 * kSec).flow == nullptr);  // both busier than 10 s
-    const Lookup later = t->lookup_or_create(c.frame.data(), c.meta, 111 * kSec);
+    UdpFlows s(two_slots());
+    s.feed(s.a, 1'000'000 * kSec);
+    s.feed(s.b, 100 * kSec);  // stepped back
+    CHECK(s.feed(s.c, 105 * kSec).flow == nullptr);  // both busier than 10 s
+    const Lookup later = s.feed(s.c, 111 * kSec);
     REQUIRE(later.flow != nullptr);  // a, idle longest, made room
-    CHECK(t->counters().evicted.get() == 1);
-    CHECK_FALSE(t->lookup_or_create(b.frame.data(), b.meta, 112 * kSec).created);
+    CHECK(s.t->counters().evicted.get() == 1);
+    CHECK_FALSE(s.feed(s.b, 112 * kSec).created);
 }
 
 TEST_CASE("flow table's clock does not run ahead when packets arrive slightly out of time order", "[flow]") {
     // Two RX queues' packets interleaved, one queue 0.5 s behind the other:
     // small steps back are no progress, not a rebase each (which would add
     // 0.5 s per reorder and time the flow out after ~20 s of real time).
-    FlowConfig cfg;
-    cfg.timeouts.udp = 60 * kSec;
-    auto t = make_table(cfg);
-    const test::Pkt a = test::udp(host(10, 1000), host(20, 53));
-    const test::Pkt b = test::udp(host(10, 1001), host(20, 53));
+    UdpFlows s(udp_timeout(60 * kSec));
     const uint64_t t0 = 1000 * kSec;
-    t->lookup_or_create(b.frame.data(), b.meta, t0);
+    s.feed(s.b, t0);
     for (uint64_t ms = 0; ms <= 50'000; ms += 100) {
-        t->lookup_or_create(a.frame.data(), a.meta, t0 + ms * 1'000'000);
-        t->lookup_or_create(a.frame.data(), a.meta, t0 + ms * 1'000'000 - kSec / 2);
+        s.feed(s.a, t0 + ms * 1'000'000);
+        s.feed(s.a, t0 + ms * 1'000'000 - kSec / 2);
     }
-    CHECK(t->counters().clock_steps_back.get() == 0);
+    CHECK(s.t->counters().clock_steps_back.get() == 0);
     // 59 s after b's only packet: not yet idle for its 60 s.
-    CHECK(t->expire(t0 + 59 * kSec, 10) == 0);
-    CHECK(t->expire(t0 + 60 * kSec, 10) == 1);
+    CHECK(s.t->expire(t0 + 59 * kSec, 10) == 0);
+    CHECK(s.t->expire(t0 + 60 * kSec, 10) == 1);
 }
 
 TEST_CASE("flow table hands every flow and its user slots to the close hook at teardown", "[flow]") {
