@@ -8,7 +8,7 @@
 // range the worker hands to its Scanner and which database scans it: each
 // packet's payload in block mode (the group scan_packet picks), each TCP
 // direction's in-order bytes in stream mode (a new stream after a gap, the
-// stream given back when its flow closes). The
+// stream given back when its direction ends or its flow closes). The
 // databases come from runtime::load_and_compile on the config's detect
 // section, as vtapd's do. Then it times Hyperscan alone over those ranges in
 // order, doing nothing per match: no header checks, no confirmation, no
@@ -144,7 +144,12 @@ void record_inner(const uint8_t* frame, uint32_t len, const PktMeta& m, uint64_t
         rec.arena.insert(rec.arena.end(), frame + poff, frame + len);
         rec.ops.push_back(op);
     }
-    if (tcp) flows.tcp_segment(*lk.flow, lk.dir, seg, now_ns, flow::Sink{&on_chunk, &rec});
+    if (!tcp) return;
+    flows.tcp_segment(*lk.flow, lk.dir, seg, now_ns, flow::Sink{&on_chunk, &rec});
+    // DetectStage::release_finished_streams: a direction that can carry no
+    // more bytes gives its stream back at once.
+    for (const flow::Direction d : {flow::Direction::kToServer, flow::Direction::kToClient})
+        if (flow::stream_finished(*lk.flow, d)) close_stream(*lk.flow, d, rec);
 }
 
 // One frame as vtapd's RX lcore (decap) and DetectStage::process see it.

@@ -76,6 +76,16 @@ inline uint32_t stream_size_now(const Flow& f, Direction dir) noexcept {
     return st.next_seq - st.isn;
 }
 
+// No more stream bytes can come in dir: the connection was reset, or every
+// byte before dir's FIN has been delivered (and nothing waits out of order).
+// A segment that still arrived would be a retransmission (dropped as an
+// overlap) or beyond the FIN.
+inline bool stream_finished(const Flow& f, Direction dir) noexcept {
+    if (f.state == FlowState::kClosed) return true;
+    const Stream& st = f.stream[index(dir)];
+    return (st.flags & kStreamFinSeen) && st.next_seq == st.fin_seq && st.ooo_head == kNoIndex;
+}
+
 enum class StreamEvent : uint8_t {
     kData,  // bytes: the next in-order bytes of the direction's stream
     kGap,   // a hole was skipped; the bytes that follow do not continue the previous ones

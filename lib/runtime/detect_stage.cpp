@@ -148,19 +148,32 @@ detect::FlowBits* DetectStage::flowbits(flow::Flow& f) noexcept {
     return b;
 }
 
+void DetectStage::release_stream(flow::Flow& f, flow::Direction d) noexcept {
+    void*& slot = f.user[flow::index(d)];
+    if (!slot) return;
+    auto* h = static_cast<detect::StreamHandle*>(slot);
+    scanner_->close_stream(*h);
+    handles_.give(h);
+    slot = nullptr;
+}
+
 void DetectStage::on_close(void* ctx, flow::Flow& f, flow::CloseReason) noexcept {
     auto* self = static_cast<DetectStage*>(ctx);
     if (f.user_flow) {
         self->bits_.give(static_cast<detect::FlowBits*>(f.user_flow));
         f.user_flow = nullptr;
     }
-    for (void*& slot : f.user) {
-        if (!slot) continue;
-        auto* h = static_cast<detect::StreamHandle*>(slot);
-        self->scanner_->close_stream(*h);
-        self->handles_.give(h);
-        slot = nullptr;
-    }
+    self->release_stream(f, flow::Direction::kToServer);
+    self->release_stream(f, flow::Direction::kToClient);
+}
+
+// A direction whose stream can carry no more bytes gives its window and
+// Hyperscan state back now, not when its flow times out (tcp_closing, 60 s
+// later): nothing pending in it can complete any more. The flow stays for
+// its packets, flowbits and thresholds.
+void DetectStage::release_finished_streams(flow::Flow& f) noexcept {
+    for (const flow::Direction d : {flow::Direction::kToServer, flow::Direction::kToClient})
+        if (f.user[flow::index(d)] && flow::stream_finished(f, d)) release_stream(f, d);
 }
 
 void DetectStage::on_chunk(void* ctx, flow::Flow& f, flow::Direction d, const flow::StreamChunk& c) noexcept {
@@ -324,6 +337,7 @@ void DetectStage::process_frame(const uint8_t* frame, uint32_t len, const PktMet
         scanner_->begin_packet(p.info, p.payload, sink_);
         flows_->tcp_segment(*p.flow, p.dir, seg, now_ns, flow::Sink{&DetectStage::on_chunk, this});
         scanner_->finish_packet(p.info, p.payload, sink_);
+        release_finished_streams(*p.flow);
         // The segment may have completed the handshake.
         p.info.established = p.flow->state == flow::FlowState::kEstablished;
     } else {

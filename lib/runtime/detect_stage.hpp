@@ -78,6 +78,8 @@ private:
     detect::FlowBits* flowbits(flow::Flow& f) noexcept;
     static void on_chunk(void* ctx, flow::Flow& f, flow::Direction d, const flow::StreamChunk& c) noexcept;
     static void on_close(void* ctx, flow::Flow& f, flow::CloseReason why) noexcept;
+    void release_stream(flow::Flow& f, flow::Direction d) noexcept;
+    void release_finished_streams(flow::Flow& f) noexcept;
 
     uint16_t worker_ = 0;
     uint16_t port_ = 0;
