@@ -360,6 +360,7 @@ bool Scanner::start_stream(StreamHandle& h, const PacketInfo& info) noexcept {
     }
     h.state = StreamHandle::State::kActive;
     ++counters_.streams_opened;
+    counters_.streams_peak = std::max(counters_.streams_peak, counters_.streams_opened - counters_.streams_closed);
     return true;
 }
 

@@ -70,6 +70,7 @@ struct ScanCounters {
     uint64_t retries_skipped = 0;  // re-tried candidates whose contents are absent from the new chunk
     uint64_t streams_opened = 0;
     uint64_t streams_closed = 0;   // streams given back (pooled or freed): active = opened - closed
+    uint64_t streams_peak = 0;     // most streams live at once since start (size stream_prealloc by it)
     uint64_t stream_open_failed = 0;
     uint64_t stream_allocs = 0;    // opens and window growths that took memory not prefaulted (beyond stream_prealloc)
     uint64_t window_grows = 0;     // windows moved to the next size class (or further) as their stream grew
@@ -96,6 +97,7 @@ struct ScanCounters {
         f("detect.retries_skipped", retries_skipped);
         f("detect.streams_opened", streams_opened);
         f("detect.streams_closed", streams_closed);
+        f("detect.streams_peak", streams_peak);
         f("detect.stream_open_failed", stream_open_failed);
         f("detect.stream_allocs", stream_allocs);
         f("detect.window_grows", window_grows);

@@ -274,6 +274,23 @@ TEST_CASE("detect keeps every closed stream by default: a live count that falls 
     CHECK(cycle(small) == 16);
 }
 
+TEST_CASE("detect streams_peak is the most streams live at once", "[detect][stream]") {
+    Engine e({rule(1, {C("evil")})});
+    StreamHandle h[3];
+    for (auto& s : h) {
+        s = e.scanner->open_stream();
+        e.stream(s, "evil");
+    }
+    e.scanner->close_stream(h[0]);
+    e.scanner->close_stream(h[1]);
+    h[0] = e.scanner->open_stream();
+    e.stream(h[0], "evil");
+    CHECK(e.scanner->counters().streams_peak == 3);  // 3 live, then 1, then 2
+    e.scanner->close_stream(h[0]);
+    e.scanner->close_stream(h[2]);
+    CHECK(e.scanner->counters().streams_peak == 3);
+}
+
 TEST_CASE("detect windows beyond the preallocated ones come from one 2 MiB chunk and are reused", "[detect][stream]") {
     // No stream preallocated: the first open maps a chunk of 512 windows and
     // mallocs a Hyperscan stream (counted); closed streams keep both, so the
