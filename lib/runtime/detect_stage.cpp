@@ -386,6 +386,12 @@ void DetectStage::on_burst(rte_mbuf** pkts, uint16_t n, WorkerCounters& ctr) noe
         prefetch_ahead(pkts, n, i);
         if (i >= 0) process(pkts[i], now);
     }
+    // Idle flows time out here too, up to one per packet of the burst, so
+    // expiry keeps pace with flow creation: a worker whose ring never runs
+    // dry (on_idle never called) used to keep every dead flow and its
+    // streams until the full table evicted them. With nothing due this is
+    // one compare per timeout class.
+    flows_->expire(last_now_ns_, n);
 }
 
 void DetectStage::on_idle(WorkerCounters& ctr) noexcept {
