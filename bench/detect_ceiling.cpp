@@ -17,8 +17,9 @@
 //
 // Not modelled (they only shift which bytes count, and the summary lets the
 // script compare packets and bytes with vtapd's counters): port gates (the
-// ceiling scans every payload), flow expiry between bursts (vtapd expires
-// when its ring runs dry).
+// ceiling scans every payload), where exactly vtapd's bursts end (the
+// ceiling expires idle flows after every burst_size delivered packets, as a
+// saturated worker does; vtapd also expires when its ring runs dry).
 //
 //   detect_ceiling -c CONFIG --pcap FILE [--repeat N]
 // Prints one JSON object: packets, inner bytes, scanned bytes, median scan
@@ -320,9 +321,17 @@ int main(int argc, char** argv) {
     const bool nano = pcap_get_tstamp_precision(p) == PCAP_TSTAMP_PRECISION_NANO;
     pcap_pkthdr* h = nullptr;
     const u_char* data = nullptr;
+    // DetectStage expires idle flows after each burst, up to one per packet:
+    // here after every full burst (the size a saturated worker dequeues).
+    const uint32_t burst = cfg->pipeline.burst_size;
+    uint64_t burst_end = burst;
     while (pcap_next_ex(p, &h, &data) == 1) {
         const uint64_t us = uint64_t(h->ts.tv_sec) * 1'000'000u + uint64_t(h->ts.tv_usec) / (nano ? 1000u : 1u);
         record_frame(data, h->caplen, us * 1000u, *cfg, **flows, **defrag, rec);
+        if (rec.packets >= burst_end) {
+            (*flows)->expire(us * 1000u, burst);
+            burst_end = rec.packets + burst;
+        }
     }
     pcap_close(p);
     const size_t flow_bytes = (*flows)->bytes_per_flow();
