@@ -397,8 +397,11 @@ void DetectStage::on_burst(rte_mbuf** pkts, uint16_t n, WorkerCounters& ctr) noe
 void DetectStage::on_idle(WorkerCounters& ctr) noexcept {
     wctr_ = &ctr;
     if (handoff_) ctr_.handoff_received += handoff_->poll(worker_, true, handed());
-    // Expire on the clock the packets run on (capture time offline).
-    const uint64_t now = ts_offset_ >= 0 && last_now_ns_ ? last_now_ns_ : wall_ns();
+    // Expire on the clock the packets run on (capture time offline). Before
+    // the first packet of a capture there is nothing to expire, and the wall
+    // clock would read as the capture's time stepping back by years.
+    if (ts_offset_ >= 0 && !last_now_ns_) return;
+    const uint64_t now = ts_offset_ >= 0 ? last_now_ns_ : wall_ns();
     flows_->expire(now, 64);
     defrag_->expire(now);
 }

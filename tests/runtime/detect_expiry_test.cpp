@@ -25,3 +25,17 @@ TEST_CASE("DetectStage expires idle flows between bursts without going idle", "[
     CHECK(fx.stat("flow.timed_out") == 1);
     CHECK(fx.stat("flow.active") == 1);
 }
+
+TEST_CASE("DetectStage on capture time does not feed the wall clock to its flow table while idle before the first packet",
+          "[eal][runtime][flow]") {
+    test::StageFixture fx("expiry_idle_first", {detect::test::rule(1, {detect::test::C("EVIL")})}, 0,
+                          /*capture_time=*/true);
+    fx.idle();  // no packet yet: the capture's clock has not started
+    const test::Pkt a = test::udp({{198, 18, 0, 1}, 40000}, {{198, 18, 0, 2}, 53}, "query a");
+    rte_mbuf* m = fx.mbuf(a, {}, 1'000'000'000'000ull);  // 1970 + 1,000 s: years behind the wall clock
+    fx.stage->on_burst(&m, 1, fx.wctr);
+    rte_pktmbuf_free(m);
+    fx.idle();
+    CHECK(fx.stat("flow.clock_steps_back") == 0);
+    CHECK(fx.stat("flow.active") == 1);
+}
