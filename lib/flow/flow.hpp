@@ -59,6 +59,12 @@ inline constexpr uint8_t kStreamSeqKnown = 1u << 0;  // next_seq initialised (SY
 inline constexpr uint8_t kStreamSynSeen = 1u << 1;
 inline constexpr uint8_t kStreamFinSeen = 1u << 2;
 
+// Every byte before the direction's FIN has been delivered: its FIN is the
+// next sequence number.
+inline bool fin_is_next(const Stream& st) noexcept {
+    return (st.flags & kStreamFinSeen) && st.fin_seq == st.next_seq;
+}
+
 struct DirCounters {
     uint64_t packets = 0;
     uint64_t bytes = 0;  // inner IP datagram bytes as the IP header states them

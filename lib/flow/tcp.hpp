@@ -83,7 +83,7 @@ inline uint32_t stream_size_now(const Flow& f, Direction dir) noexcept {
 inline bool stream_finished(const Flow& f, Direction dir) noexcept {
     if (f.state == FlowState::kClosed) return true;
     const Stream& st = f.stream[index(dir)];
-    return (st.flags & kStreamFinSeen) && st.next_seq == st.fin_seq && st.ooo_head == kNoIndex;
+    return fin_is_next(st) && st.ooo_head == kNoIndex;
 }
 
 enum class StreamEvent : uint8_t {

@@ -83,8 +83,7 @@ void FlowTable::tcp_flush(Flow& f, Direction dir, Sink sink) noexcept {
 void FlowTable::ack_past_hole(Flow& f, Direction dir, uint32_t ack, Sink sink) noexcept {
     Stream& st = f.stream[index(dir)];
     for (;;) {
-        const bool fin_next = (st.flags & kStreamFinSeen) && st.fin_seq == st.next_seq;
-        const uint32_t limit = st.next_seq + (fin_next ? 1 : 0);
+        const uint32_t limit = st.next_seq + (fin_is_next(st) ? 1 : 0);
         const int32_t ahead = seq_diff(ack, limit);
         if (ahead <= 0 || static_cast<uint32_t>(ahead) > cfg_.max_seq_ahead) return;
         if (st.ooo_head != kNoIndex && seq_leq(pieces_[st.ooo_head].seq, ack)) {

@@ -15,7 +15,7 @@ namespace {
 
 const test::Ep kCli{{198, 18, 0, 1}, 40000};
 const test::Ep kSrv{{198, 18, 0, 2}, 80};
-constexpr uint8_t kSyn = flow::kTcpSyn, kAck = flow::kTcpAck, kPsh = flow::kTcpPsh;
+constexpr uint8_t kAck = flow::kTcpAck, kPsh = flow::kTcpPsh;
 
 // sid 1: a stream rule that sets "auth" quietly on "LOGIN";
 // sid 2: a packet-level reader (dsize, no content) of "auth".
@@ -34,9 +34,7 @@ std::vector<rules::Rule> setter_and_reader() {
 TEST_CASE("DetectStage: a packet-level flowbit reader sees what the same packet's stream match set",
           "[eal][runtime][flowbits]") {
     test::StageFixture fx("fb_order", setter_and_reader());
-    fx.run(test::tcp(kCli, kSrv, 100, 0, kSyn));
-    fx.run(test::tcp(kSrv, kCli, 500, 101, kSyn | kAck));
-    fx.run(test::tcp(kCli, kSrv, 101, 501, kAck));
+    fx.handshake(kCli, kSrv);
     CHECK(fx.drain().empty());
 
     fx.run(test::tcp(kCli, kSrv, 101, 501, kPsh | kAck, "LOGIN bob"));
@@ -54,9 +52,7 @@ TEST_CASE("DetectStage: a packet-level flowbit reader sees what the same packet'
 
 TEST_CASE("DetectStage: without the setter's content the reader stays silent", "[eal][runtime][flowbits]") {
     test::StageFixture fx("fb_order_none", setter_and_reader());
-    fx.run(test::tcp(kCli, kSrv, 100, 0, kSyn));
-    fx.run(test::tcp(kSrv, kCli, 500, 101, kSyn | kAck));
-    fx.run(test::tcp(kCli, kSrv, 101, 501, kAck));
+    fx.handshake(kCli, kSrv);
     fx.run(test::tcp(kCli, kSrv, 101, 501, kPsh | kAck, "HELLO bob"));
     fx.run(test::tcp(kCli, kSrv, 110, 501, kPsh | kAck, "more"));
     CHECK(fx.drain().empty());

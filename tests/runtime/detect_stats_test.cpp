@@ -21,8 +21,7 @@ TEST_CASE("DetectStage exports every scanner counter, an evicted pending anchor 
     }
     test::StageFixture fx("stats_export", rs);
     const test::Ep cli{{198, 18, 0, 1}, 40000}, srv{{198, 18, 0, 2}, 80};
-    fx.run(test::tcp(cli, srv, 100, 0, flow::kTcpSyn));
-    fx.run(test::tcp(srv, cli, 500, 101, flow::kTcpSyn | flow::kTcpAck));
+    fx.handshake(cli, srv);
     fx.run(test::tcp(cli, srv, 101, 501, flow::kTcpAck | flow::kTcpPsh, payload));
     CHECK(fx.drain().empty());
     CHECK(fx.stat("detect.pending_evicted") == 1);

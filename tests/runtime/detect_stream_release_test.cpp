@@ -15,14 +15,8 @@ namespace {
 
 const test::Ep kCli{{198, 18, 0, 1}, 40000};
 const test::Ep kSrv{{198, 18, 0, 2}, 80};
-constexpr uint8_t kSyn = flow::kTcpSyn, kAck = flow::kTcpAck, kPsh = flow::kTcpPsh, kFin = flow::kTcpFin,
+constexpr uint8_t kAck = flow::kTcpAck, kPsh = flow::kTcpPsh, kFin = flow::kTcpFin,
                   kRst = flow::kTcpRst;
-
-void handshake(test::StageFixture& fx) {
-    fx.run(test::tcp(kCli, kSrv, 100, 0, kSyn));
-    fx.run(test::tcp(kSrv, kCli, 500, 101, kSyn | kAck));
-    fx.run(test::tcp(kCli, kSrv, 101, 501, kAck));
-}
 
 uint64_t live(test::StageFixture& fx) { return fx.stat("detect.streams_opened") - fx.stat("detect.streams_closed"); }
 
@@ -32,7 +26,7 @@ TEST_CASE("DetectStage releases a direction's stream once its FIN is delivered, 
           "[eal][runtime][stream]") {
     // A signature split across the last data segment and the FIN segment.
     test::StageFixture fx("release_fin", {detect::test::rule(1, {C("EVILPAYLOAD")})});
-    handshake(fx);
+    fx.handshake(kCli, kSrv);
     fx.run(test::tcp(kCli, kSrv, 101, 501, kPsh | kAck, "GET EVIL"));
     fx.run(test::tcp(kSrv, kCli, 501, 109, kPsh | kAck, "HTTP/1.0 200"));
     CHECK(live(fx) == 2);
@@ -50,7 +44,7 @@ TEST_CASE("DetectStage releases a direction's stream once its FIN is delivered, 
 TEST_CASE("DetectStage keeps a stream whose FIN came ahead of missing bytes, and releases it once they arrive",
           "[eal][runtime][stream]") {
     test::StageFixture fx("release_fin_hole", {detect::test::rule(1, {C("EVILPAYLOAD")})});
-    handshake(fx);
+    fx.handshake(kCli, kSrv);
     fx.run(test::tcp(kCli, kSrv, 105, 501, kPsh | kAck | kFin, "PAYLOAD"));  // bytes 101..104 missing
     fx.run(test::tcp(kCli, kSrv, 101, 501, kPsh | kAck, "EVIL"));
     CHECK(fx.drain()[1].first == 1);
@@ -60,7 +54,7 @@ TEST_CASE("DetectStage keeps a stream whose FIN came ahead of missing bytes, and
 
 TEST_CASE("DetectStage releases both streams when the connection is reset", "[eal][runtime][stream]") {
     test::StageFixture fx("release_rst", {detect::test::rule(1, {C("EVILPAYLOAD")})});
-    handshake(fx);
+    fx.handshake(kCli, kSrv);
     fx.run(test::tcp(kCli, kSrv, 101, 501, kPsh | kAck, "hello"));
     fx.run(test::tcp(kSrv, kCli, 501, 106, kPsh | kAck, "world"));
     CHECK(live(fx) == 2);

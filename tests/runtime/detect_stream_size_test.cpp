@@ -15,7 +15,7 @@ namespace {
 
 const test::Ep kCli{{198, 18, 0, 1}, 40000};
 const test::Ep kSrv{{198, 18, 0, 2}, 80};
-constexpr uint8_t kSyn = flow::kTcpSyn, kAck = flow::kTcpAck, kPsh = flow::kTcpPsh;
+constexpr uint8_t kAck = flow::kTcpAck, kPsh = flow::kTcpPsh;
 
 rules::StreamSize ss(Side side, CmpOp op, uint32_t n) { return {side, rules::NumCheck{op, n, 0}}; }
 
@@ -35,18 +35,12 @@ std::vector<rules::Rule> size_rules() {
     return {hello, lt6, lt5};
 }
 
-void handshake(test::StageFixture& fx) {
-    fx.run(test::tcp(kCli, kSrv, 100, 0, kSyn));
-    fx.run(test::tcp(kSrv, kCli, 500, 101, kSyn | kAck));
-    fx.run(test::tcp(kCli, kSrv, 101, 501, kAck));
-}
-
 }  // namespace
 
 TEST_CASE("DetectStage: stream_size counts the SYN and the bytes sent in order, this packet's included",
           "[eal][runtime][stream_size]") {
     test::StageFixture fx("ssize", size_rules());
-    handshake(fx);
+    fx.handshake(kCli, kSrv);
     CHECK(fx.drain().empty());
     fx.run(test::tcp(kSrv, kCli, 501, 101, kPsh | kAck, "HELLO1234"));  // server 1 + 9, client 1
     auto first = fx.drain();
@@ -63,7 +57,7 @@ TEST_CASE("DetectStage: stream_size counts the SYN and the bytes sent in order, 
 TEST_CASE("DetectStage: stream_size does not count a segment that arrives ahead of a hole",
           "[eal][runtime][stream_size]") {
     test::StageFixture fx("ssize_ooo", size_rules());
-    handshake(fx);
+    fx.handshake(kCli, kSrv);
     // Bytes 101..109 are missing: this segment is buffered, not in order, and
     // the client's size stays 1 (< 5: sid 3 fires on the packet).
     fx.run(test::tcp(kCli, kSrv, 110, 501, kPsh | kAck, "MZcdefgh"));

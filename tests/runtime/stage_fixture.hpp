@@ -77,6 +77,14 @@ struct StageFixture {
 
     void idle() { stage->on_idle(wctr); }
 
+    // A TCP three-way handshake: the client's ISN is 100 and the server's
+    // 500, so their data starts at 101 and 501.
+    void handshake(const Ep& cli, const Ep& srv) {
+        run(tcp(cli, srv, 100, 0, flow::kTcpSyn));
+        run(tcp(srv, cli, 500, 101, flow::kTcpSyn | flow::kTcpAck));
+        run(tcp(cli, srv, 101, 501, flow::kTcpAck));
+    }
+
     // sid -> (alerts, payload of the last one)
     std::map<uint32_t, std::pair<unsigned, std::string>> drain() {
         std::map<uint32_t, std::pair<unsigned, std::string>> out;
